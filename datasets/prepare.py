@@ -1,0 +1,229 @@
+"""Turn a table and its column roles into a finite float64 feature matrix."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import DatasetError
+from .roles import Preprocessing, label_to_y
+
+logger = logging.getLogger(__name__)
+
+_SHOW_ROWS = 20
+
+
+@dataclass
+class Prepared:
+    """The feature matrix built from a table, and what was done to get it.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        float64, every value finite.
+    feature_names : list of str
+        One name per column of ``X``; one-hot columns read ``column=level``.
+    rows : ndarray of shape (n_samples,)
+        The original 0-based data-row position of each row of ``X``.
+    y_true : ndarray of shape (n_samples,) or None
+        Ground truth aligned with ``rows`` (1 = anomaly), when a label exists.
+    report : list of str
+        Sentences: features used, columns left out and why, missing cells.
+    missing_rows : ndarray
+        Original positions of rows with a missing or non-finite feature cell.
+    """
+
+    X: np.ndarray
+    feature_names: list[str]
+    rows: np.ndarray
+    y_true: np.ndarray | None
+    report: list[str] = field(default_factory=list)
+    missing_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+
+def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
+            name: str | None = None) -> Prepared:
+    """Build the feature matrix: numeric features, one-hot categories, no gaps.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table (``Table.frame``).
+    spec : Preprocessing
+        Column roles, from :func:`datasets.infer_roles` or saved steps.
+    missing : {"impute", "drop"}, default="impute"
+        Missing and non-finite feature cells (NaN, empty, +-inf) are replaced
+        by the column median of the finite values, or their rows are dropped.
+    name : str, optional
+        The file name used in messages.
+
+    Returns
+    -------
+    Prepared
+        X, feature names, kept rows, labels and the report.
+
+    Raises
+    ------
+    DatasetError
+        When a column the steps need is absent, no usable feature remains,
+        or "drop" would leave fewer than 2 rows.
+
+    Examples
+    --------
+    >>> from datasets import infer_roles
+    >>> frame = pd.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 4.0]})
+    >>> prepare(frame, infer_roles(frame)).X[1].tolist()
+    [2.0, 2.0]
+    """
+    name = name or "table"
+    if missing not in ("impute", "drop"):
+        raise ValueError(f"missing must be 'impute' or 'drop', got {missing!r}")
+    absent = [c for c, r in spec.roles.items()
+              if r in ("feature", "categorical", "label") and c not in frame.columns]
+    if absent:
+        raise DatasetError(
+            f"{name}: column(s) {', '.join(repr(c) for c in absent)} needed by the saved "
+            "preprocessing are missing; upload a file with the same columns or infer "
+            "the roles again")
+    report: list[str] = []
+    n_rows = len(frame)
+    numeric = spec.feature_columns
+    categorical = spec.categorical_columns
+    names = list(numeric)
+    for column in categorical:
+        names += [f"{column}={level}" for level in spec.categories.get(column, [])]
+    if not names:
+        raise DatasetError(
+            f"{name}: no usable feature column (numbers, or text with at most 20 levels); "
+            f"the roles are {_role_summary(spec)}; set a numeric column's role to "
+            "'feature' or upload a table with numeric columns")
+
+    # One preallocated float64 block, filled column by column: no concatenation copy.
+    X = np.empty((n_rows, len(names)), dtype=np.float64)
+    for j, column in enumerate(numeric):
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series):
+            series = series.astype("float64")
+        try:
+            X[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise DatasetError(
+                f"{name}: column '{column}' is not numeric ({exc}); set its role to "
+                "'categorical' or leave it out") from exc
+    j = len(numeric)
+    for column in categorical:
+        levels = spec.categories.get(column, [])
+        codes = pd.Categorical(frame[column].astype("string"), categories=levels).codes
+        block = X[:, j:j + len(levels)]
+        block[:] = 0.0
+        known = codes >= 0
+        block[np.flatnonzero(known), codes[known]] = 1.0
+        n_other = int((~known & frame[column].notna().to_numpy()).sum())
+        n_na = int(frame[column].isna().sum())
+        extra = []
+        if n_other:
+            extra.append(f"{n_other} row(s) with a level not seen before get all zeros")
+        if n_na:
+            extra.append(f"{n_na} missing cell(s) get all zeros")
+        report.append(f"{column}: one-hot encoded into {len(levels)} column(s)"
+                      + (f"; {'; '.join(extra)}" if extra else "") + ".")
+        j += len(levels)
+
+    bad = ~np.isfinite(X[:, : len(numeric)])
+    bad_per_column = bad.sum(axis=0)
+    bad_rows_mask = bad.any(axis=1)
+    missing_rows = np.flatnonzero(bad_rows_mask)
+    keep = np.ones(n_rows, dtype=bool)
+    drop_columns: list[int] = []
+    for k in np.flatnonzero(bad_per_column):
+        column = numeric[k]
+        col = X[:, k]
+        col_bad = bad[:, k]
+        n_inf = int(np.isinf(col).sum())
+        rows_text = _rows_text(np.flatnonzero(col_bad))
+        what = f"{int(col_bad.sum())} missing or non-finite cell(s)"
+        if n_inf:
+            what += f" ({n_inf} infinite)"
+        if col_bad.all():
+            drop_columns.append(k)
+            report.append(f"{column}: every cell is missing or non-finite; excluded.")
+            continue
+        if missing == "impute":
+            median = float(np.median(col[~col_bad]))
+            col[col_bad] = median
+            report.append(f"{column}: {what} in rows {rows_text}; imputed with the "
+                          f"median {median:.6g}.")
+        else:
+            report.append(f"{column}: {what} in rows {rows_text}; those rows dropped.")
+    if missing == "drop" and missing_rows.size:
+        keep = ~bad_rows_mask
+        n_keep = int(keep.sum())
+        if n_keep < 2:
+            raise DatasetError(
+                f"{name}: dropping rows with missing cells would leave {n_keep} of "
+                f"{n_rows} rows; choose missing='impute' (median) instead")
+        report.append(f"Dropped {missing_rows.size} of {n_rows} rows with missing or "
+                      f"non-finite cells: {_rows_text(missing_rows)}; {n_keep} rows kept.")
+    elif missing_rows.size:
+        report.append(f"Imputed {int(bad_per_column.sum())} cell(s) in "
+                      f"{missing_rows.size} row(s): {_rows_text(missing_rows)}.")
+
+    if drop_columns:
+        kept_columns = [i for i in range(len(names)) if i not in set(drop_columns)]
+        X = X[:, kept_columns]
+        names = [names[i] for i in kept_columns]
+    rows = np.flatnonzero(keep)
+    if not keep.all():
+        X = X[keep]
+    if not names:
+        raise DatasetError(f"{name}: no usable feature column remains after removing "
+                           "columns without values; upload a table with numeric data")
+
+    # A column can become constant once rows are dropped; detectors divide by std.
+    spread = X.max(axis=0) - X.min(axis=0) if len(X) else np.zeros(len(names))
+    flat = np.flatnonzero(spread <= 1e-9 * np.maximum(1.0, np.abs(X).max(axis=0)))
+    if flat.size and flat.size < len(names):
+        report.append("Constant after removing missing rows, excluded: "
+                      + ", ".join(names[i] for i in flat) + ".")
+        kept_columns = np.setdiff1d(np.arange(len(names)), flat)
+        X = X[:, kept_columns]
+        names = [names[i] for i in kept_columns]
+
+    y_true = label_to_y(frame, spec)
+    if y_true is not None:
+        y_true = y_true[rows]
+    report.insert(0, _summary(spec, names, len(rows), n_rows))
+    logger.info("prepared %s: %d rows x %d features", name, *X.shape)
+    return Prepared(X=X, feature_names=names, rows=rows, y_true=y_true, report=report,
+                    missing_rows=missing_rows)
+
+
+def _rows_text(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:_SHOW_ROWS])
+    return shown + (f" ... ({rows.size} in all)" if rows.size > _SHOW_ROWS else "")
+
+
+def _role_summary(spec: Preprocessing) -> str:
+    counts: dict[str, int] = {}
+    for role in spec.roles.values():
+        counts[role] = counts.get(role, 0) + 1
+    return ", ".join(f"{n} {role}" for role, n in counts.items())
+
+
+def _summary(spec: Preprocessing, names: list[str], n_kept: int, n_rows: int) -> str:
+    left_out = {}
+    for column, role in spec.roles.items():
+        if role not in ("feature", "categorical"):
+            left_out.setdefault(role, []).append(column)
+    parts = [f"Using {len(names)} feature(s) on {n_kept} of {n_rows} rows"]
+    if spec.label_column:
+        parts.append(f"label: {spec.label_column}")
+    for role, columns in left_out.items():
+        if role == "label":
+            continue
+        shown = ", ".join(columns[:8]) + (" ..." if len(columns) > 8 else "")
+        parts.append(f"not used ({role}): {shown}")
+    return "; ".join(parts) + "."
