@@ -180,7 +180,10 @@ def load_table(source: Any, name: str | None = None) -> Table:
         )
     data = _drop_footer(name, data, path, layout, notes)
     frame = _read_delimited(name, data, path, layout)
-    return _finish(frame, name, notes, layout.schema)
+    table = _finish(frame, name, notes, layout.schema)
+    if layout.footer:
+        _check_footer(table.frame, layout, table.notes)
+    return table
 
 
 def _obtain(source: Any, name: str | None) -> tuple[str, Path | None, bytes | None]:
@@ -459,6 +462,36 @@ def _drop_footer(name, data, path, layout, notes):
     return body + b"\n"
 
 
+def _check_footer(frame: pd.DataFrame, layout: _Layout, notes: list[str]) -> None:
+    """Compare an nfdump summary (flows, bytes, packets) with the rows read."""
+    lines = [line for line in layout.footer if line and line.lower() != "summary"]
+    if len(lines) != 2:
+        return
+    keys = lines[0].split(layout.delimiter)
+    values = lines[1].split(layout.delimiter)
+    summary = dict(zip(keys, values))
+    checks = [("flows", len(frame)), ("bytes", _column_sum(frame, "ibyt")),
+              ("packets", _column_sum(frame, "ipkt"))]
+    compared = [(key, summary[key], actual) for key, actual in checks
+                if key in summary and actual is not None]
+    if not compared:
+        return
+    matches = all(str(actual) == claimed.strip() for _, claimed, actual in compared)
+    detail = ", ".join(f"{key} {actual}" for key, _, actual in compared)
+    if matches:
+        notes.append(f"The footer's totals match the rows read ({detail}).")
+    else:
+        claimed = ", ".join(f"{key} {value}" for key, value, _ in compared)
+        notes.append(f"The footer's totals ({claimed}) do not match the rows read "
+                     f"({detail}); the file may be cut short.")
+
+
+def _column_sum(frame: pd.DataFrame, column: str) -> int | None:
+    if column not in frame.columns or not pd.api.types.is_numeric_dtype(frame[column]):
+        return None
+    return int(frame[column].sum())
+
+
 def _read_delimited(name: str, data: bytes | None, path: Path | None,
                     layout: _Layout) -> pd.DataFrame:
     """Read the body with pyarrow, or pandas' C engine for decimal commas."""
@@ -557,9 +590,16 @@ def _read_zeek(name: str, data: bytes, notes: list[str]) -> tuple[pd.DataFrame, 
     if types:
         for column, kind in zip(names, types):
             if kind == "time" and pd.api.types.is_numeric_dtype(frame[column]):
-                frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+                frame[column] = epoch_to_utc(frame[column])
     schema = detect_schema(names) or ("zeek-conn" if path_name == "conn" else None)
     return frame, schema
+
+
+def epoch_to_utc(seconds: pd.Series) -> pd.Series:
+    """Epoch seconds to UTC times, rounded to the microsecond logs are written in."""
+    micros = np.round(seconds.to_numpy(dtype=np.float64, na_value=np.nan) * 1e6)
+    times = pd.to_datetime(micros, unit="us", utc=True)
+    return pd.Series(times, index=seconds.index, name=seconds.name)
 
 
 def _read_parquet(name: str, data: bytes | None, path: Path | None) -> pd.DataFrame:
@@ -582,7 +622,7 @@ def _finish(frame: pd.DataFrame, name: str, notes: list[str], schema: str | None
     for column in frame.columns:
         series = frame[column]
         if column in epoch and pd.api.types.is_numeric_dtype(series):
-            frame[column] = pd.to_datetime(series, unit="s", utc=True)
+            frame[column] = epoch_to_utc(series)
             notes.append(f"Column {column}: epoch seconds converted to UTC times.")
         elif isinstance(series.dtype, pd.DatetimeTZDtype):
             frame[column] = series.dt.tz_convert("UTC")
