@@ -1,0 +1,1 @@
+"""Anomaly Lens dashboard (Streamlit pages; no maths here)."""

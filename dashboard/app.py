@@ -1,0 +1,37 @@
+"""Anomaly Lens: entry point (`streamlit run dashboard/app.py`)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+# Streamlit runs this file as a script; make the project packages importable.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import state  # noqa: E402
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+
+def main() -> None:
+    st.set_page_config(page_title="Anomaly Lens", page_icon="🔎", layout="wide")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    state.init()
+    navigation = st.navigation(
+        {
+            "Analyse": [
+                st.Page(PAGES / "compare.py", title="Compare detectors", icon="📊",
+                        default=True, url_path="compare"),
+                st.Page(PAGES / "data.py", title="Data", icon="📄", url_path="data"),
+            ],
+        }
+    )
+    navigation.run()
+
+
+main()
