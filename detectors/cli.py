@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--missing", choices=("impute", "drop"), default="impute",
                        help="missing/non-finite cells: median-impute (default) or drop rows")
     score.add_argument("--quiet", action="store_true", help="log warnings only")
+    score.add_argument("--verbose", action="store_true",
+                       help="also log the library's own detail (training, solver)")
     return parser
 
 
@@ -76,13 +78,15 @@ def run_score(args: argparse.Namespace) -> int:
         spec = infer_roles(table.frame, schema=table.schema, label=args.label)
         prepared = prepare(table.frame, spec, missing=args.missing, name=table.name)
     except DatasetError as exc:
-        raise UsageError(str(exc)) from None
+        message = str(exc)
+        # Every message names the file, even when the failing step did not know it.
+        raise UsageError(message if path.name in message else f"{path.name}: {message}") from None
     for line in list(table.notes) + list(prepared.report):
         logger.info("%s: %s", table.name, line)
 
     def progress(name, step, total, loss):
-        if step == total and loss is None:
-            logger.info("%s: done", name)
+        if step == 0 and loss is None:
+            logger.info("%s: fitting on %d rows x %d features", name, *prepared.X.shape)
 
     try:
         result = score_all(prepared.X, names, seed=args.seed, progress=progress)
@@ -122,11 +126,15 @@ def run_score(args: argparse.Namespace) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Progress lines come from the CLI's own logger; the library's INFO detail only
+    # with --verbose, so a refused input stays one line on stderr.
     logging.basicConfig(
-        level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    if not getattr(args, "quiet", False):
+        logger.setLevel(logging.INFO)
     try:
         if args.command == "score":
             return run_score(args)
