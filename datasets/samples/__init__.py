@@ -52,6 +52,22 @@ SAMPLES: dict[str, Sample] = {
                "All 980 test images of the digit 0 (normal) plus 50 images of other "
                "digits (anomalies, label 1); 784 pixel columns.", "mnist.csv.gz",
                "images"),
+        Sample("cicids2017", "CIC-IDS2017 flows (improved labels)",
+               "5,518 CICFlowMeter flows with IPs, ports and timestamps: 5,000 benign "
+               "and 518 attacks of 15 kinds (label 1).", "cicids2017.csv.gz", "flows"),
+        Sample("nab", "NAB machine temperature",
+               "22,695 five-minute temperature readings of an industrial machine; "
+               "label 1 inside NAB's four anomaly windows (system failure).",
+               "nab_machine_temperature.csv.gz", "timeseries"),
+        Sample("cicids2017-tm", "CIC-IDS2017 traffic matrix",
+               "The CIC-IDS2017 flows as bytes per hour between /24 networks (top 20 "
+               "pairs + other); label 1 in hours holding an attack flow.",
+               "cicids2017_tm.csv.gz", "traffic-matrix"),
+        Sample("synth-tm", "Synthetic traffic matrix (12 nodes)",
+               "One week of 5-minute bins x 144 OD pairs from a gravity model with "
+               "daily and weekly cycles; DDoS, outage, shift and scan planted (label "
+               "1 in their bins; cells in synth_tm.truth.csv.gz).", "synth_tm.csv.gz",
+               "traffic-matrix"),
     )
 }  # fmt: skip
 
