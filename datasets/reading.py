@@ -49,9 +49,10 @@ _NULL_TOKENS = [
 _NUMERIC_SHARE = 0.8
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)", re.I)
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
-_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+|[-+]?\d{1,3}(\.\d{3})+(,\d+)?")
+_EXPONENT = r"([eE][-+]?\d+)?"
+_DECIMAL_COMMA = re.compile(rf"[-+]?\d+,\d+{_EXPONENT}|[-+]?\d{{1,3}}(\.\d{{3}})+(,\d+)?")
 _THOUSANDS_DOT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")
-_DECIMAL_DOT = re.compile(r"[-+]?\d*\.\d+")
+_DECIMAL_DOT = re.compile(rf"[-+]?\d*\.\d+{_EXPONENT}")
 _DATE_HINT = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?")
 
 _MAGIC = (
@@ -392,12 +393,20 @@ def _sniff(name: str, text: str, path: Path | None) -> _Layout:
         modal = max(set(counts), key=counts.count)
         share = counts.count(modal) / len(counts)
         preferred = (delimiter == "\t" and suffix.endswith((".tsv", ".tab", ".log")))
-        score = (modal > 1, share >= 0.9, preferred, share, modal)
+        # A real delimiter splits the header like the rows; a decimal comma in a
+        # one-column file splits only the rows.
+        fits = counts[0] == modal and share >= 0.9
+        score = (fits, modal > 1, preferred, share, modal)
         if best is None or score > best[0]:
             best = (score, delimiter, rows)
     if best is None:
         raise DatasetError(f"{name}: no rows could be read; check that it is a CSV file")
     _, layout.delimiter, rows = best
+    if max(len(r) for r in rows) == 1:
+        # One column: pick a delimiter absent from the text so that quoted
+        # decimal commas ("0,5") stay numbers.
+        unused = [d for d in (";", "\t", "|", ",") if d not in text]
+        layout.delimiter = unused[0] if unused else layout.delimiter
 
     body = [cell.strip() for row in rows[1:] for cell in row]
     comma = sum(bool(_DECIMAL_COMMA.fullmatch(c)) for c in body)
