@@ -129,3 +129,39 @@ class _nullcontext:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_single_feature_is_scored(name):
+    """One feature: the far value scores highest."""
+    x = np.concatenate([np.linspace(-1, 1, 59), [9.0]]).reshape(-1, 1)
+    scores = build(name).fit(x).score_samples(x)
+    assert np.isfinite(scores).all()
+    assert int(np.argmax(scores)) == 59
+
+
+def test_duplicate_rows_score_identically(name):
+    rng = np.random.default_rng(3)
+    X = np.repeat(rng.normal(size=(30, 4)), 4, axis=0)
+    scores = build(name).fit(X).score_samples(X).reshape(30, 4)
+    np.testing.assert_allclose(scores, np.broadcast_to(scores[:, :1], scores.shape),
+                               rtol=1e-6, atol=1e-9)
+
+
+def test_values_near_float_max_do_not_overflow(name, planted):
+    """Data scaled to ~1e307 give the same ranking as the unscaled data, no inf."""
+    X, outlier = planted
+    huge = X / np.abs(X).max() * 1.5e308
+    with np.errstate(over="raise"):
+        scores = build(name).fit(huge).score_samples(huge)
+    assert np.isfinite(scores).all()
+    assert int(np.argmax(scores)) == outlier
+
+
+def test_constant_column_gives_finite_scores(name, planted):
+    """A constant and a near-constant column (float noise) never produce NaN."""
+    X, outlier = planted
+    X = np.column_stack([X, np.full(len(X), 7.0), np.full(len(X), -11.512925464970229)])
+    X[::3, -1] = np.nextafter(X[0, -1], 0)
+    scores = build(name).fit(X).score_samples(X)
+    assert np.isfinite(scores).all()
+    assert int(np.argmax(scores)) == outlier
