@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import state  # noqa: E402
+from dashboard import services, state  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -22,12 +22,19 @@ def main() -> None:
     st.set_page_config(page_title="Anomaly Lens", page_icon="🔎", layout="wide")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     state.init()
+    services.follow_link()
     navigation = st.navigation(
         {
             "Analyse": [
                 st.Page(PAGES / "compare.py", title="Compare detectors", icon="📊",
                         default=True, url_path="compare"),
                 st.Page(PAGES / "data.py", title="Data", icon="📄", url_path="data"),
+            ],
+            "Share": [
+                st.Page(PAGES / "share.py", title="Save, share, export", icon="🔗",
+                        url_path="share"),
+                st.Page(PAGES / "saved.py", title="Saved analyses", icon="🗂️",
+                        url_path="saved"),
             ],
         }
     )

@@ -14,20 +14,26 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from datasets import Prepared, Table, infer_roles, load_table, prepare
+from datasets import Prepared, Preprocessing, Table, infer_roles, load_table, prepare
 from datasets.samples import SAMPLES, sample_path
 from detectors.pipeline import DETECTOR_TITLES, RunResult, score_all
 from dashboard import state
+from dashboard.storage import SavedAnalysis, Storage, StorageError, default_path
 
 MAX_RUNS = 6
 
 
 @st.cache_data(max_entries=16, show_spinner="Reading the file…")
 def load_source(source: str, name: str | None = None, data: bytes | None = None) -> Table:
-    """Read a bundled sample (``sample:<key>``) or uploaded bytes (``upload:<hash>``)."""
+    """Read a bundled sample (``sample:<key>``), uploaded bytes (``upload:<hash>``)
+    or a saved analysis' stored data (``saved:<id>``)."""
     kind, _, key = source.partition(":")
     if kind == "sample":
         return load_table(sample_path(key))
+    if kind == "saved":
+        saved = saved_analysis(key)
+        return Table(saved.frame, saved.source_name, list(saved.notes),
+                     saved.spec.get("schema"))
     return load_table(data, name=name)
 
 
@@ -36,7 +42,11 @@ def prepare_source(source: str, roles_json: str, missing: str, label: str | None
                    name: str | None = None, data: bytes | None = None) -> tuple:
     """Infer roles (plus the user's overrides) and build the feature matrix."""
     table = load_source(source, name, data)
-    spec = infer_roles(table.frame, schema=table.schema, label=label)
+    if source.startswith("saved:"):
+        # A saved analysis keeps the roles it was made with; overrides fork it.
+        spec = Preprocessing.from_dict(saved_analysis(source.partition(":")[2]).spec)
+    else:
+        spec = infer_roles(table.frame, schema=table.schema, label=label)
     overrides = json.loads(roles_json)
     if overrides:
         spec = spec.with_roles(overrides)
@@ -77,6 +87,9 @@ def analysis(current: "Current", names, seed: int) -> RunResult:
     """Fitted detectors and scores for the current data; fits once, with a progress
     bar per detector, and serves every later call from the store."""
     store = run_store()
+    stored = saved_run(current, names, seed)
+    if stored is not None:
+        return stored
     # The preparation inputs identify X exactly, and are cheaper than hashing it.
     key = json.dumps([current.key, list(names), seed])
     prepared = current.prepared
@@ -114,6 +127,9 @@ def current(label: str | None = None) -> Current:
     """Load and prepare the data set chosen in session state."""
     ss = st.session_state
     source = ss[state.SOURCE]
+    if source.startswith("saved:") and not storage().exists(source.partition(":")[2]):
+        raise StorageError("This saved analysis no longer exists (it was deleted); pick "
+                           "another on the Saved analyses page or other data.")
     name, data = ss[state.UPLOAD_NAME], ss[state.UPLOAD_BYTES]
     if not source.startswith("upload:"):
         name, data = None, None
@@ -130,3 +146,88 @@ def sample_options() -> dict[str, str]:
 
 def upload_source(data: bytes) -> str:
     return "upload:" + hashlib.sha256(data).hexdigest()
+
+
+# ---- Saved analyses (dashboard/storage.py) -------------------------------------
+
+THRESHOLD_VALUE_KEYS = {"contamination": state.CONTAMINATION, "fpr": "target_fpr",
+                        "alpha": "alpha"}
+
+
+@st.cache_resource(max_entries=4)
+def _storage(path: str) -> Storage:
+    return Storage(path)
+
+
+def storage() -> Storage:
+    """The saved-analyses database (``ANOMALY_LENS_DB`` or the user's data folder)."""
+    return _storage(str(default_path()))
+
+
+@st.cache_data(max_entries=8, show_spinner="Opening the saved analysis…")
+def saved_analysis(analysis_id: str) -> SavedAnalysis:
+    # Saved data, settings and scores never change after saving, so caching is exact.
+    return storage().load_analysis(analysis_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the saved models…")
+def _saved_run(analysis_id: str, _X) -> RunResult:
+    # ``analysis_id`` identifies _X exactly: the stored data under the stored roles.
+    saved = saved_analysis(analysis_id)
+    models = storage().load_models(analysis_id)
+    for name in saved.detectors:
+        if name not in models:
+            # Scores stay the stored ones; a model that could not be stored is refitted
+            # for the pages that explain rows.
+            models[name] = make_detector(name, seed=saved.seed,
+                                         params=saved.params.get(name)).fit(_X)
+    return RunResult(scores=dict(saved.scores), seconds=dict(saved.seconds), models=models)
+
+
+def saved_run(current: "Current", names, seed: int) -> RunResult | None:
+    """The stored run when the current data is a saved analysis left as saved; None
+    when there is none or the user changed roles, detectors or seed (a fork, refitted)."""
+    if not current.source.startswith("saved:"):
+        return None
+    analysis_id = current.source.partition(":")[2]
+    saved = saved_analysis(analysis_id)
+    as_saved = json.dumps([current.source, "{}", saved.missing, None])
+    if current.key != as_saved or list(names) != saved.detectors or seed != saved.seed:
+        return None
+    return _saved_run(analysis_id, current.prepared.X)
+
+
+def open_saved(analysis_id: str) -> SavedAnalysis:
+    """Make a saved analysis current, with the settings it was saved with."""
+    saved = saved_analysis(Storage.check_id(analysis_id))
+    ss = st.session_state
+    ss[state.SOURCE] = f"saved:{saved.id}"
+    ss[state.UPLOAD_NAME] = ss[state.UPLOAD_BYTES] = None
+    ss[state.ROLE_OVERRIDES] = {}
+    ss.pop("role_editor", None)
+    ss[state.MISSING] = saved.missing
+    ss[state.DETECTORS] = list(saved.detectors)
+    ss[state.SEED] = saved.seed
+    mode = saved.threshold.get("mode", "contamination")
+    ss["threshold_mode"] = mode
+    ss[THRESHOLD_VALUE_KEYS.get(mode, state.CONTAMINATION)] = saved.threshold["value"]
+    ss[state.OPENED] = saved.id
+    st.query_params["analysis"] = saved.id
+    return saved
+
+
+def follow_link() -> None:
+    """Open the analysis named by ``?analysis=<id>`` once; drop the parameter when
+    the user has moved on to other data, so the address never names the wrong thing."""
+    wanted = st.query_params.get("analysis")
+    if not wanted:
+        return
+    ss = st.session_state
+    if wanted != ss.get(state.OPENED):
+        try:
+            open_saved(wanted)
+        except StorageError as exc:
+            st.error(f"{exc} The link opened the default data instead.")
+            del st.query_params["analysis"]
+    elif ss[state.SOURCE] != f"saved:{wanted}":
+        del st.query_params["analysis"]

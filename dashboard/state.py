@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
-SOURCE = "source"            # "sample:<key>" or "upload:<sha256>"
+SOURCE = "source"            # "sample:<key>", "upload:<sha256>" or "saved:<id>"
+OPENED = "opened_analysis"   # id of the saved analysis last opened (link or list)
 UPLOAD_NAME = "upload_name"
 UPLOAD_BYTES = "upload_bytes"
 MISSING = "missing"          # "impute" or "drop"
@@ -14,6 +17,15 @@ DETECTORS = "detectors"
 SEED = "seed"
 
 DEFAULT_SAMPLE = "cardio"
+ALL_DETECTORS = ["pca", "ae", "vae", "rpca"]
+
+
+def _default_detectors() -> list[str]:
+    # A deployment (or the browser tests) may start with fewer detectors to answer sooner.
+    configured = os.environ.get("ANOMALY_LENS_DETECTORS", "")
+    names = [n.strip() for n in configured.split(",") if n.strip() in ALL_DETECTORS]
+    return list(dict.fromkeys(names)) or list(ALL_DETECTORS)
+
 
 DEFAULTS = {
     SOURCE: f"sample:{DEFAULT_SAMPLE}",
@@ -22,8 +34,9 @@ DEFAULTS = {
     MISSING: "impute",
     ROLE_OVERRIDES: {},
     CONTAMINATION: 0.05,
-    DETECTORS: ["pca", "ae", "vae", "rpca"],
+    DETECTORS: _default_detectors(),
     SEED: 0,
+    OPENED: None,
 }
 
 
