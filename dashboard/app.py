@@ -28,6 +28,8 @@ def main() -> None:
             "Analyse": [
                 st.Page(PAGES / "compare.py", title="Compare detectors", icon="📊",
                         default=True, url_path="compare"),
+                st.Page(PAGES / "explain.py", title="Explain a row", icon="🔍",
+                        url_path="explain"),
                 st.Page(PAGES / "data.py", title="Data", icon="📄", url_path="data"),
             ],
             "Share": [

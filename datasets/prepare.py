@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DatasetError
-from .roles import Preprocessing, label_to_y
+from .roles import Preprocessing, float_values, label_to_y
 
 logger = logging.getLogger(__name__)
 
@@ -101,63 +101,42 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
             f"the roles are {_role_summary(spec)}; set a numeric column's role to "
             "'feature' or upload a table with numeric columns")
 
-    # One preallocated float64 block, filled column by column: no concatenation copy.
-    X = np.empty((n_rows, len(names)), dtype=np.float64)
-    for j, column in enumerate(numeric):
-        series = frame[column]
-        if pd.api.types.is_bool_dtype(series):
-            series = series.astype("float64")
+    # Numeric columns, checked one at a time on their own contiguous arrays.
+    values: dict[str, np.ndarray] = {}
+    column_bad: dict[str, np.ndarray] = {}
+    for column in numeric:
         try:
-            X[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            array = float_values(frame[column])
         except (TypeError, ValueError) as exc:
             raise DatasetError(
                 f"{name}: column '{column}' is not numeric ({exc}); set its role to "
                 "'categorical' or leave it out") from exc
-    j = len(numeric)
-    for column in categorical:
-        levels = spec.categories.get(column, [])
-        codes = pd.Categorical(frame[column].astype("string"), categories=levels).codes
-        block = X[:, j:j + len(levels)]
-        block[:] = 0.0
-        known = codes >= 0
-        block[np.flatnonzero(known), codes[known]] = 1.0
-        n_other = int((~known & frame[column].notna().to_numpy()).sum())
-        n_na = int(frame[column].isna().sum())
-        extra = []
-        if n_other:
-            extra.append(f"{n_other} row(s) with a level not seen before get all zeros")
-        if n_na:
-            extra.append(f"{n_na} missing cell(s) get all zeros")
-        report.append(f"{column}: one-hot encoded into {len(levels)} column(s)"
-                      + (f"; {'; '.join(extra)}" if extra else "") + ".")
-        j += len(levels)
-
-    bad = ~np.isfinite(X[:, : len(numeric)])
-    bad_per_column = bad.sum(axis=0)
-    bad_rows_mask = bad.any(axis=1)
-    missing_rows = np.flatnonzero(bad_rows_mask)
-    keep = np.ones(n_rows, dtype=bool)
-    drop_columns: list[int] = []
-    for k in np.flatnonzero(bad_per_column):
-        column = numeric[k]
-        col = X[:, k]
-        col_bad = bad[:, k]
-        n_inf = int(np.isinf(col).sum())
-        rows_text = _rows_text(np.flatnonzero(col_bad))
-        what = f"{int(col_bad.sum())} missing or non-finite cell(s)"
+        finite = np.isfinite(array)
+        if not finite.all():
+            if not finite.any():
+                report.append(f"{column}: every cell is missing or non-finite; excluded.")
+                continue
+            column_bad[column] = ~finite
+        values[column] = array
+    numeric = list(values)
+    bad_rows_mask = np.zeros(n_rows, dtype=bool)
+    for column, bad in column_bad.items():
+        bad_rows_mask |= bad
+        array = values[column]
+        n_inf = int(np.isinf(array).sum())
+        what = f"{int(bad.sum())} missing or non-finite cell(s)"
         if n_inf:
             what += f" ({n_inf} infinite)"
-        if col_bad.all():
-            drop_columns.append(k)
-            report.append(f"{column}: every cell is missing or non-finite; excluded.")
-            continue
+        rows_text = _rows_text(np.flatnonzero(bad))
         if missing == "impute":
-            median = float(np.median(col[~col_bad]))
-            col[col_bad] = median
+            median = float(np.median(array[~bad]))
+            values[column] = np.where(bad, median, array)
             report.append(f"{column}: {what} in rows {rows_text}; imputed with the "
                           f"median {median:.6g}.")
         else:
             report.append(f"{column}: {what} in rows {rows_text}; those rows dropped.")
+    missing_rows = np.flatnonzero(bad_rows_mask)
+    keep = None
     if missing == "drop" and missing_rows.size:
         keep = ~bad_rows_mask
         n_keep = int(keep.sum())
@@ -168,24 +147,51 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
         report.append(f"Dropped {missing_rows.size} of {n_rows} rows with missing or "
                       f"non-finite cells: {_rows_text(missing_rows)}; {n_keep} rows kept.")
     elif missing_rows.size:
-        report.append(f"Imputed {int(bad_per_column.sum())} cell(s) in "
-                      f"{missing_rows.size} row(s): {_rows_text(missing_rows)}.")
+        report.append(f"Imputed {sum(int(b.sum()) for b in column_bad.values())} "
+                      f"cell(s) in {missing_rows.size} row(s): {_rows_text(missing_rows)}.")
+    rows = np.arange(n_rows) if keep is None else np.flatnonzero(keep)
 
-    if drop_columns:
-        kept_columns = [i for i in range(len(names)) if i not in set(drop_columns)]
-        X = X[:, kept_columns]
-        names = [names[i] for i in kept_columns]
-    rows = np.flatnonzero(keep)
-    if not keep.all():
-        X = X[keep]
+    names = list(numeric)
+    for column in categorical:
+        names += [f"{column}={level}" for level in spec.categories.get(column, [])]
     if not names:
         raise DatasetError(f"{name}: no usable feature column remains after removing "
                            "columns without values; upload a table with numeric data")
 
+    # One preallocated float64 block of the kept rows, filled column by column:
+    # no concatenation and no second full-size copy.
+    X = np.empty((rows.size, len(names)), dtype=np.float64)
+    flat: list[int] = []
+    for j, column in enumerate(numeric):
+        array = values.pop(column)
+        X[:, j] = array if keep is None else array[keep]
+        if keep is not None and column in column_bad:
+            low, high = X[:, j].min(), X[:, j].max()
+            if high - low <= 1e-9 * max(1.0, abs(low), abs(high)):
+                flat.append(j)
+    j = len(numeric)
+    for column in categorical:
+        levels = spec.categories.get(column, [])
+        codes = pd.Categorical(frame[column].astype("string"), categories=levels).codes
+        n_na = int(frame[column].isna().sum())
+        n_other = int((codes < 0).sum()) - n_na
+        if keep is not None:
+            codes = codes[keep]
+        block = X[:, j:j + len(levels)]
+        block[:] = 0.0
+        known = codes >= 0
+        block[np.flatnonzero(known), codes[known]] = 1.0
+        extra = []
+        if n_other > 0:
+            extra.append(f"{n_other} row(s) with a level not seen before get all zeros")
+        if n_na:
+            extra.append(f"{n_na} missing cell(s) get all zeros")
+        report.append(f"{column}: one-hot encoded into {len(levels)} column(s)"
+                      + (f"; {'; '.join(extra)}" if extra else "") + ".")
+        j += len(levels)
+
     # A column can become constant once rows are dropped; detectors divide by std.
-    spread = X.max(axis=0) - X.min(axis=0) if len(X) else np.zeros(len(names))
-    flat = np.flatnonzero(spread <= 1e-9 * np.maximum(1.0, np.abs(X).max(axis=0)))
-    if flat.size and flat.size < len(names):
+    if flat and len(flat) < len(names):
         report.append("Constant after removing missing rows, excluded: "
                       + ", ".join(names[i] for i in flat) + ".")
         kept_columns = np.setdiff1d(np.arange(len(names)), flat)

@@ -517,7 +517,9 @@ def _read_delimited(name: str, data: bytes | None, path: Path | None,
         except (pd.errors.ParserError, ValueError) as exc:
             raise _ragged_error(name, data, path, layout, exc) from exc
     else:
-        has_quotes = (data.find(b'"') >= 0) if data is not None else True
+        # Quoted newlines force a slower single-threaded parse: only when needed.
+        has_quotes = (data.find(b'"') >= 0) if data is not None else _file_contains(
+            path, b'"')
         read = pacsv.ReadOptions(column_names=positional, skip_rows=1 if layout.header else 0,
                                  block_size=1 << 24)
         parse = pacsv.ParseOptions(delimiter=layout.delimiter, quote_char='"',
@@ -534,6 +536,14 @@ def _read_delimited(name: str, data: bytes | None, path: Path | None,
         del table
     frame.columns = names
     return frame
+
+
+def _file_contains(path: Path, needle: bytes) -> bool:
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            if needle in chunk:
+                return True
+    return False
 
 
 def _ragged_error(name, data, path, layout, exc) -> DatasetError:

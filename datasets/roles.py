@@ -411,11 +411,14 @@ def _too_many(series: pd.Series) -> str:
 
 def _constant_reason(series: pd.Series, kind: str) -> str | None:
     if kind in ("numeric", "bool"):
-        values = series.to_numpy(dtype=float, na_value=np.nan)
-        finite = values[np.isfinite(values)]
-        if finite.size == 0:
+        values = float_values(series)
+        finite = np.isfinite(values)
+        if finite.all():
+            low, high = values.min(), values.max()
+        elif finite.any():
+            low, high = values[finite].min(), values[finite].max()
+        else:
             return None
-        low, high = finite.min(), finite.max()
         if high == low:
             return f"one value only ({_short(low)}); excluded"
         if high - low <= CONSTANT_RTOL * max(1.0, abs(low), abs(high)):
@@ -426,6 +429,19 @@ def _constant_reason(series: pd.Series, kind: str) -> str | None:
     if n_levels == 1:
         return f"one value only ('{series.dropna().iloc[0]}'); excluded"
     return None
+
+
+def float_values(series: pd.Series) -> np.ndarray:
+    """A column as a 1-D float64 array (NaN for missing); no copy when it is one.
+
+    The result may share memory with the frame: never modify it in place.
+    """
+    dtype = series.dtype
+    if dtype == np.float64:
+        return series.to_numpy()
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return series.to_numpy().astype(np.float64)
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _short(value: float) -> str:
@@ -456,10 +472,10 @@ def _epoch_like(series: pd.Series) -> bool:
 
 
 def _is_row_counter(series: pd.Series) -> bool:
-    values = series.to_numpy(dtype=float, na_value=np.nan)
-    if values.size < 3 or not np.all(np.isfinite(values)):
+    values = float_values(series)
+    if values.size < 3 or values[0] not in (0.0, 1.0) or values[1] != values[0] + 1:
         return False
-    return values[0] in (0.0, 1.0) and bool(np.all(np.diff(values) == 1.0))
+    return bool(np.all(np.diff(values) == 1.0))
 
 
 def label_to_y(frame: pd.DataFrame, spec: Preprocessing) -> np.ndarray | None:
