@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_MB = 500
 
 _SNIFF_BYTES = 1 << 20
+# Non-ASCII bytes needed before trusting a guess other than cp1252.
+_MIN_EVIDENCE = 16
 _CHUNK = 1 << 24
 _DELIMITERS = (",", ";", "\t", "|")
 # Cells pyarrow and pandas both treat as missing; "-" is deliberately absent:
@@ -330,26 +332,32 @@ def _first_invalid_utf8(data: bytes | None, path: Path | None) -> int | None:
 
 
 def _guess_codepage(name: str, window: bytes, offset: int, byte: bytes) -> str:
-    """Pick a Windows code page, preferring cp1252; never latin-1."""
+    """Pick a Windows code page, preferring cp1252 (what Excel writes); never latin-1."""
     from charset_normalizer import from_bytes
 
-    matches = list(from_bytes(window))
-    if matches:
-        best = matches[0]
-        for match in matches:
-            # Equal-quality Western guesses: cp1252 is what Excel writes.
-            if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + 0.01:
-                return "cp1252"
-        if best.encoding not in ("latin_1", "iso8859_1", "ascii", "utf_8"):
-            return best.encoding.replace("_", "-")
     try:
         window.decode("cp1252")
-        return "cp1252"
+        cp1252_ok = True
     except UnicodeDecodeError:
-        raise DatasetError(
-            f"{name}: the file is not UTF-8 (byte 0x{byte.hex().upper()} at offset "
-            f"{offset} cannot be decoded) and its encoding could not be recognised; "
-            "re-save it as 'CSV UTF-8' and upload again") from None
+        cp1252_ok = False
+    n_high = sum(b >= 0x80 for b in window)
+    # A few accented bytes say nothing about the language: keep the default.
+    if not (cp1252_ok and n_high < _MIN_EVIDENCE):
+        matches = [m for m in from_bytes(window)
+                   if not m.encoding.startswith(("utf_16", "utf_32", "utf_7"))]
+        if matches:
+            best = matches[0]
+            near = [m for m in matches if m.chaos <= best.chaos + 0.01]
+            if cp1252_ok and any("cp1252" in m.could_be_from_charset for m in near):
+                return "cp1252"
+            if best.encoding not in ("latin_1", "iso8859_1", "ascii", "utf_8"):
+                return best.encoding.replace("_", "-")
+    if cp1252_ok:
+        return "cp1252"
+    raise DatasetError(
+        f"{name}: the file is not UTF-8 (byte 0x{byte.hex().upper()} at offset "
+        f"{offset} cannot be decoded) and its encoding could not be recognised; "
+        "re-save it as 'CSV UTF-8' and upload again")
 
 
 def _transcode(name: str, data: bytes, encoding: str) -> bytes:
