@@ -16,7 +16,8 @@ import streamlit as st
 
 from datasets import Prepared, Preprocessing, Table, infer_roles, load_table, prepare
 from datasets.samples import SAMPLES, sample_path
-from detectors.pipeline import DETECTOR_TITLES, RunResult, score_all
+from detectors.compare import principal_map
+from detectors.pipeline import DETECTOR_TITLES, RunResult, make_detector, score_all
 from dashboard import state
 from dashboard.storage import SavedAnalysis, Storage, StorageError, default_path
 
@@ -231,3 +232,28 @@ def follow_link() -> None:
             del st.query_params["analysis"]
     elif ss[state.SOURCE] != f"saved:{wanted}":
         del st.query_params["analysis"]
+
+
+@st.cache_resource(max_entries=6, show_spinner="Refitting Robust PCA with the new lambda…")
+def _rpca_with_lambda(key: str, lam: float, _X) -> object:
+    # ``key`` identifies _X exactly (see analysis()), so X itself is not hashed.
+    return make_detector("rpca", params={"lam": lam}).fit(_X)
+
+
+def rpca_with_lambda(current: "Current", lam: float | None, run: RunResult | None = None):
+    """Robust PCA fitted with ``lam`` (None = the default); the analysis' own fit
+    is reused when it used the same lambda, other lambdas are fitted once each."""
+    fitted = run.models.get("rpca") if run is not None else None
+    if fitted is not None and (lam is None or fitted.lam == lam):
+        return fitted
+    return _rpca_with_lambda(current.key, lam, current.prepared.X)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _principal_map(key: str, _X) -> tuple:
+    return principal_map(_X)
+
+
+def row_map(current: "Current") -> tuple:
+    """Rows on the first two principal components and the variance they explain."""
+    return _principal_map(current.key, current.prepared.X)

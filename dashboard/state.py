@@ -15,6 +15,10 @@ ROLE_OVERRIDES = "role_overrides"  # {column: role}
 CONTAMINATION = "contamination"
 DETECTORS = "detectors"
 SEED = "seed"
+THRESHOLD_MODE = "threshold_mode"  # "contamination", "fpr" or "alpha" (ThresholdPolicy)
+TARGET_FPR = "target_fpr"
+ALPHA = "alpha"
+SELECTED_ROW = "selected_row"  # original data row picked in a chart or table, or None
 
 DEFAULT_SAMPLE = "cardio"
 ALL_DETECTORS = ["pca", "ae", "vae", "rpca"]
@@ -37,6 +41,10 @@ DEFAULTS = {
     DETECTORS: _default_detectors(),
     SEED: 0,
     OPENED: None,
+    THRESHOLD_MODE: "contamination",
+    TARGET_FPR: 0.01,
+    ALPHA: 0.01,
+    SELECTED_ROW: None,
 }
 
 
