@@ -20,7 +20,17 @@ import torch
 from detectors._torch import init_weights_, make_generator, train_module
 from detectors.autoencoder import Autoencoder, reconstruction_loss
 from detectors.base import ConvergenceWarning
-from detectors.rpca import _soft_threshold, _svt, principal_component_pursuit
+
+# The solver's own operators and penalty schedule, so the stepwise iterates follow
+# the detector's path exactly.
+from detectors.rpca import (
+    _MU_CAP,
+    _MU_SCALE,
+    _RHO,
+    _soft_threshold,
+    _svt,
+    principal_component_pursuit,
+)
 from detectors.vae import VAE, vae_loss
 
 logger = logging.getLogger(__name__)
@@ -34,13 +44,6 @@ _DIGIT_HIDDEN = 256
 _DIGIT_EPOCHS = 8
 _DIGIT_BATCH = 64
 _DIGIT_LR = 5e-3
-
-# Inexact ALM schedule (Lin, Chen and Ma 2010): the same constants as the
-# detector's solver so the stepwise iterates follow the same path.
-_MU_SCALE = 1.25
-_RHO = 1.5
-_MU_CAP = 1e7
-
 
 # Digits ------------------------------------------------------------------------
 
@@ -387,8 +390,9 @@ def pcp_steps(M, lam: float | None = None, max_iter: int = 500) -> Iterator[PCPS
     The same updates, in the same order and with the same penalty schedule, as
     :func:`detectors.rpca.principal_component_pursuit`: shrink the entries of
     ``S`` at ``lam / mu``, shrink the singular values of ``L`` at ``1 / mu``,
-    move the multiplier by ``mu (M - L - S)`` and grow ``mu`` by 1.5. It runs
-    until ``max_iter`` (no tolerance): the caller decides when to stop.
+    move the multiplier by ``mu (M - L - S)`` and grow ``mu`` by the solver's
+    factor. It runs until ``max_iter`` (no tolerance): the caller decides when
+    to stop.
 
     Parameters
     ----------
