@@ -172,7 +172,8 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
     j = len(numeric)
     for column in categorical:
         levels = spec.categories.get(column, [])
-        codes = pd.Categorical(frame[column].astype("string"), categories=levels).codes
+        # -1 for a missing cell or a level the saved steps have not seen.
+        codes = pd.Index(levels, dtype="string").get_indexer(frame[column].astype("string"))
         n_na = int(frame[column].isna().sum())
         n_other = int((codes < 0).sum()) - n_na
         if keep is not None:

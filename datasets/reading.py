@@ -54,6 +54,7 @@ _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _EXPONENT = r"([eE][-+]?\d+)?"
 _DECIMAL_COMMA = re.compile(rf"[-+]?\d+,\d+{_EXPONENT}|[-+]?\d{{1,3}}(\.\d{{3}})+(,\d+)?")
 _THOUSANDS_DOT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")
+_THOUSANDS_COMMA = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
 _DECIMAL_DOT = re.compile(rf"[-+]?\d*\.\d+{_EXPONENT}")
 _DATE_HINT = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?")
 
@@ -170,7 +171,7 @@ def load_table(source: Any, name: str | None = None) -> Table:
         return _finish(frame, name, notes, schema)
 
     layout = _sniff(name, text_head, path)
-    if layout.delimiter != ",":
+    if layout.delimiter != "," and len(layout.names) > 1:
         notes.append(f"Columns are separated by {_DELIMITER_TITLES[layout.delimiter]}.")
     if layout.decimal == ",":
         notes.append("Numbers use a decimal comma"
@@ -403,8 +404,8 @@ def _sniff(name: str, text: str, path: Path | None) -> _Layout:
         preferred = (delimiter == "\t" and suffix.endswith((".tsv", ".tab", ".log")))
         # A real delimiter splits the header like the rows; a decimal comma in a
         # one-column file splits only the rows.
-        fits = counts[0] == modal and share >= 0.9
-        score = (fits, modal > 1, preferred, share, modal)
+        fits = counts[0] == modal and modal > 1
+        score = (fits, share >= 0.9, preferred, share, modal)
         if best is None or score > best[0]:
             best = (score, delimiter, rows)
     if best is None:
@@ -702,6 +703,10 @@ def _type_text_column(column: str, series: pd.Series) -> tuple[pd.Series | None,
     filled = text.dropna()
     if filled.empty:
         return pd.Series(np.nan, index=series.index, dtype="float64"), None
+    grouped = filled.str.fullmatch(_THOUSANDS_COMMA.pattern).fillna(False)
+    n_grouped = int(grouped.sum())
+    if n_grouped:
+        filled = filled.where(~grouped, filled.str.replace(",", "", regex=False))
     numbers = pd.to_numeric(filled, errors="coerce")
     hex_mask = numbers.isna() & filled.str.fullmatch(_HEX.pattern).fillna(False)
     n_hex = int(hex_mask.sum())
@@ -714,16 +719,19 @@ def _type_text_column(column: str, series: pd.Series) -> tuple[pd.Series | None,
         result = pd.Series(np.nan, index=series.index, dtype="float64")
         result[numbers.index] = numbers.astype("float64")
         parts = []
+        if n_grouped:
+            parts.append(f"removed ',' thousands separators from {n_grouped} value(s)")
         if n_hex:
             parts.append(f"decoded {n_hex} hexadecimal value(s) (0x...)")
         if len(bad):
             tokens = ", ".join(repr(t) for t in bad.unique()[:5])
             parts.append(f"{len(bad)} text cell(s) ({tokens}) counted as missing")
         missing = int(result.isna().sum())
+        if missing:
+            parts.append(f"{missing} missing cell(s) in all")
         note = None
-        if parts:
-            note = (f"Column {column}: read as numbers; " + "; ".join(parts)
-                    + f"; {missing} missing cell(s) in all.")
+        if n_hex or n_grouped or len(bad):
+            note = f"Column {column}: read as numbers; " + "; ".join(parts) + "."
         return result, note
     sample = filled.iloc[:200]
     if sample.str.match(_DATE_HINT.pattern).all():

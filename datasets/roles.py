@@ -50,7 +50,7 @@ _ID_NAMES = {"id", "uid", "flowid", "index", "unnamed0", "rowid", "row", "key",
              "sessionid", "connectionid", "recordid", "sampleid", "uuid"}  # fmt: skip
 _TIME_NAMES = {"timestamp", "time", "ts", "epoch", "datetime", "date", "starttime",
                "endtime", "stime", "ltime", "flowstart", "flowend", "firstseen",
-               "lastseen", "te", "tr"}  # fmt: skip
+               "lastseen", "te", "tr", "start", "end", "first", "last"}  # fmt: skip
 # Text columns whose levels have a known network meaning are one-hot encoded by
 # default; other text columns are left out unless the user asks for them.
 _CATEGORY_NAMES = {"proto", "protocol", "protocoltype", "service", "flag", "flags",
@@ -243,7 +243,9 @@ def infer_roles(frame: pd.DataFrame, schema: str | None = None,
         series = frame[column]
         kind = _kind(series)
         spec.kinds[column] = kind
-        if kind == "text":
+        # Levels of text and small-integer columns, so that an override to
+        # "categorical" knows its one-hot columns without the frame.
+        if kind == "text" or (kind == "numeric" and pd.api.types.is_integer_dtype(series)):
             levels = _levels(series)
             if levels is not None:
                 spec.categories[column] = levels
@@ -267,11 +269,12 @@ def _kind(series: pd.Series) -> str:
 
 
 def _levels(series: pd.Series) -> list[str] | None:
-    values = series.dropna()
-    uniques = pd.unique(values.astype(str))
+    """Distinct values as text in order of appearance, or None above the limit."""
+    uniques = pd.unique(series.dropna())
     if len(uniques) > MAX_CATEGORIES:
         return None
-    return [str(u) for u in uniques]
+    # Same spelling as pandas' "string" conversion used when encoding.
+    return list(dict.fromkeys(pd.Series(uniques).astype("string").tolist()))
 
 
 def _find_label(frame: pd.DataFrame, normal_values) -> str | None:
@@ -472,6 +475,8 @@ def _epoch_like(series: pd.Series) -> bool:
 
 
 def _is_row_counter(series: pd.Series) -> bool:
+    if not pd.api.types.is_integer_dtype(series):
+        return False
     values = float_values(series)
     if values.size < 3 or values[0] not in (0.0, 1.0) or values[1] != values[0] + 1:
         return False
