@@ -462,7 +462,7 @@ def _drop_footer(name, data, path, layout, notes):
     n_cols = len(layout.names)
     footer = 0
     # At most a few short lines at the very end, with no quotes in them.
-    for line in reversed(lines[-6:]):
+    for line in reversed(lines[-5:]):
         fields = line.decode("utf-8", "replace").rstrip("\r").split(layout.delimiter)
         if len(fields) == n_cols or b'"' in line:
             break
