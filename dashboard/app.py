@@ -30,6 +30,10 @@ def main() -> None:
                         default=True, url_path="compare"),
                 st.Page(PAGES / "explain.py", title="Explain a row", icon="🔍",
                         url_path="explain"),
+                st.Page(PAGES / "timeline.py", title="Timeline", icon="🕒",
+                        url_path="timeline"),
+                st.Page(PAGES / "rpca.py", title="Robust PCA inside", icon="🧩",
+                        url_path="rpca"),
                 st.Page(PAGES / "data.py", title="Data", icon="📄", url_path="data"),
             ],
             "Share": [

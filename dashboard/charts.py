@@ -440,7 +440,8 @@ def image_panels(cells: pd.DataFrame, title: str) -> alt.FacetChart:
                      alt.Tooltip("value:Q", title="Value", format=".3f")],
         )
         .properties(width=150, height=150)
-        .facet(facet=alt.Facet("panel:N", title=None, sort=None), columns=4, title=title)
+        .facet(facet=alt.Facet("panel:N", title=None, sort=list(dict.fromkeys(cells["panel"]))),
+               columns=4, title=title)
         .resolve_scale(color="independent")
     )
 
@@ -484,7 +485,8 @@ def matrix_heatmaps(cells: pd.DataFrame, limit: float, title: str,
                      alt.Tooltip("value:Q", title="Value", format=".3g")],
         )
         .properties(width=240, height=280)
-        .facet(column=alt.Column("matrix:N", title=None, sort=None), title=title)
+        .facet(column=alt.Column("matrix:N", title=None,
+                                 sort=list(dict.fromkeys(cells["matrix"]))), title=title)
     )
 
 
@@ -501,7 +503,8 @@ def convergence_chart(trace: pd.DataFrame) -> alt.FacetChart:
                      alt.Tooltip("value:Q", title="Value", format=".4g")],
         )
         .properties(width=230, height=160)
-        .facet(column=alt.Column("quantity:N", title=None, sort=None),
+        .facet(column=alt.Column("quantity:N", title=None,
+                                 sort=list(dict.fromkeys(trace["quantity"]))),
                title="Convergence of the solver")
         .resolve_scale(y="independent")
     )

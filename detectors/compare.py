@@ -499,14 +499,17 @@ def matrix_cells(matrices: dict[str, np.ndarray], rows: np.ndarray, columns: np.
 
 
 def convergence_table(info: dict) -> pd.DataFrame:
-    """Robust PCA's per-iteration trace, tidy: iteration, quantity, value."""
+    """Robust PCA's per-iteration trace, tidy: iteration, quantity, value. The
+    residual falls over many decades, so it is given as log10."""
     iterations = np.arange(1, len(info.get("residual", [])) + 1)
-    frames = [
-        pd.DataFrame({"iteration": iterations, "quantity": title,
-                      "value": np.asarray(info.get(key, []), dtype=np.float64)})
-        for key, title in (("residual", "relative residual"), ("rank", "rank of L"),
-                           ("nnz", "nonzeros of S"))
-    ]
+    residual = np.asarray(info.get("residual", []), dtype=np.float64)
+    series = {
+        "log10 relative residual": np.log10(np.maximum(residual, 1e-300)),
+        "rank of L": np.asarray(info.get("rank", []), dtype=np.float64),
+        "nonzeros of S": np.asarray(info.get("nnz", []), dtype=np.float64),
+    }
+    frames = [pd.DataFrame({"iteration": iterations, "quantity": title, "value": values})
+              for title, values in series.items()]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -579,11 +582,14 @@ def as_times(values) -> pd.Series:
     text parsed (unparseable entries become NaT)."""
     series = pd.Series(values).reset_index(drop=True)
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series if series.dt.tz is not None else series.dt.tz_localize("UTC")
+        series = series if series.dt.tz is not None else series.dt.tz_localize("UTC")
+        # One unit for every source (files give s, us or ns), so charts and joins agree.
+        return series.dt.as_unit("ms")
     if pd.api.types.is_numeric_dtype(series):
         return pd.Series(pd.to_datetime(series.to_numpy(dtype=float) * 1e6, unit="us",
-                                        utc=True, errors="coerce"))
-    return pd.Series(pd.to_datetime(series, utc=True, errors="coerce", format="mixed"))
+                                        utc=True, errors="coerce")).dt.as_unit("ms")
+    parsed = pd.to_datetime(series, utc=True, errors="coerce", format="mixed")
+    return pd.Series(parsed).dt.as_unit("ms")
 
 
 def image_side(n_features: int) -> int | None:
@@ -610,3 +616,25 @@ def as_image(values: np.ndarray, feature_names: list[str], pixels: list[str],
         if name in where:
             image[where[name]] = value
     return image
+
+
+def blamed_features(X: np.ndarray, feature_names: list[str], rows_mask, top: int = 3) -> list:
+    """Features on which the masked rows deviate most from typical (mean absolute
+    robust deviation); the first ``top`` features when no row is masked."""
+    X = np.asarray(X, dtype=np.float64)
+    rows_mask = np.asarray(rows_mask, dtype=bool)
+    if not rows_mask.any():
+        return list(feature_names[:top])
+    median = np.median(X, axis=0)
+    q1, q3 = np.quantile(X, [0.25, 0.75], axis=0)
+    spread = (q3 - q1) / 1.349
+    fallback = X.std(axis=0)
+    spread = np.where(spread > 0, spread, np.where(fallback > 0, fallback, 1.0))
+    deviation = np.abs((X[rows_mask] - median) / spread).mean(axis=0)
+    order = np.argsort(-deviation, kind="stable")[:top]
+    return [feature_names[j] for j in order]
+
+
+def od_pairs(feature_names: list[str], separator: str = "->") -> list[str]:
+    """Feature names that are origin-destination pairs of a traffic matrix."""
+    return [name for name in feature_names if separator in str(name)]

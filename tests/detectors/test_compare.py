@@ -13,6 +13,7 @@ from detectors.compare import (
     apply_policy,
     as_image,
     as_times,
+    blamed_features,
     block_reduce,
     combination_labels,
     confusion_table,
@@ -22,6 +23,7 @@ from detectors.compare import (
     distribution_table,
     intersections,
     map_table,
+    od_pairs,
     pick_rows,
     pixel_columns,
     principal_map,
@@ -260,4 +262,18 @@ def test_convergence_table_is_tidy():
     info = {"residual": [1.0, 0.1], "rank": [3, 2], "nnz": [10, 12]}
     table = convergence_table(info)
     assert len(table) == 6
-    assert set(table["quantity"]) == {"relative residual", "rank of L", "nonzeros of S"}
+    assert set(table["quantity"]) == {"log10 relative residual", "rank of L",
+                                      "nonzeros of S"}
+    assert table.loc[table["quantity"] == "log10 relative residual", "value"].tolist() == [
+        0.0, -1.0]
+
+
+def test_blamed_features_and_od_pairs():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    X[5, 2] = 50.0
+    mask = np.zeros(100, bool)
+    mask[5] = True
+    assert blamed_features(X, ["a", "b", "c"], mask, top=1) == ["c"]
+    assert blamed_features(X, ["a", "b", "c"], ~np.ones(100, bool), top=2) == ["a", "b"]
+    assert od_pairs(["time", "n01->n02", "n02->n01"]) == ["n01->n02", "n02->n01"]
