@@ -93,31 +93,44 @@ def write_csv(path: Path, n_rows: int, n_cols: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     names = [f"x{j}" for j in range(n_cols)]
     chunk = 100_000
-    with pacsv.CSVWriter(str(path), pa.schema([(n, pa.float64()) for n in names])) as out:
+    with pacsv.CSVWriter(
+        str(path), pa.schema([(n, pa.float64()) for n in names])
+    ) as out:
         for start in range(0, n_rows, chunk):
             size = min(chunk, n_rows - start)
             # Four decimals and a few magnitudes: about 7-8 characters per cell.
-            block = np.round(rng.normal(size=(size, n_cols)) * 10.0 ** rng.integers(
-                0, 3, size=n_cols), 4)
+            block = np.round(
+                rng.normal(size=(size, n_cols))
+                * 10.0 ** rng.integers(0, 3, size=n_cols),
+                4,
+            )
             out.write_table(pa.table({n: block[:, j] for j, n in enumerate(names)}))
 
 
 def run_reader(reader: str, path: Path) -> dict:
     """Run one reader in a fresh interpreter and return its report."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", CHILD, reader, str(path)], cwd=ROOT,
-                            capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, reader, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{reader} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def markdown(results: list[dict], n_rows: int, n_cols: int, size_mb: float,
-             command: str) -> str:
+def markdown(
+    results: list[dict], n_rows: int, n_cols: int, size_mb: float, command: str
+) -> str:
     """The README section: the table, the machine and the command."""
     lines = [
-        f"Ingest of a {n_rows:,} x {n_cols} numeric CSV ({size_mb:.0f} MB), each reader in "
-        f"a fresh process on {os.cpu_count()} CPU(s), Python {platform.python_version()}. "
+        f"Ingest of a {n_rows:,} x {n_cols} numeric CSV ({size_mb:.0f} MB), each "
+        f"reader in a fresh process on {os.cpu_count()} CPU(s), Python "
+        f"{platform.python_version()}. "
         "`read` = file to table; `total` adds building the float64 matrix "
         "(for load_table: role inference and `prepare`); peak = the process's "
         "maximum resident memory.",
@@ -126,8 +139,10 @@ def markdown(results: list[dict], n_rows: int, n_cols: int, size_mb: float,
         "|---|---:|---:|---:|",
     ]
     for r in results:
-        lines.append(f"| {r['reader']} | {r['read_s']:.1f} | {r['total_s']:.1f} | "
-                     f"{r['peak_mib']:.0f} |")
+        lines.append(
+            f"| {r['reader']} | {r['read_s']:.1f} | {r['total_s']:.1f} | "
+            f"{r['peak_mib']:.0f} |"
+        )
     lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
 
@@ -137,22 +152,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=40)
-    parser.add_argument("--readers", default=",".join(READERS),
-                        help="comma-separated subset of: " + ", ".join(READERS))
-    parser.add_argument("--no-readme", action="store_true",
-                        help="print the table only")
+    parser.add_argument(
+        "--readers",
+        default=",".join(READERS),
+        help="comma-separated subset of: " + ", ".join(READERS),
+    )
+    parser.add_argument("--no-readme", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     command = "python -m bench.ingest" + "".join(
-        f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+        f" {a}" for a in (argv if argv is not None else sys.argv[1:])
+    )
 
     with tempfile.TemporaryDirectory(prefix="ingest-") as folder:
         path = Path(folder) / "big.csv"
         start = time.perf_counter()
         write_csv(path, args.rows, args.cols)
         size_mb = path.stat().st_size / 1e6
-        logger.info("wrote %s (%.0f MB) in %.1f s", path, size_mb,
-                    time.perf_counter() - start)
+        logger.info(
+            "wrote %s (%.0f MB) in %.1f s", path, size_mb, time.perf_counter() - start
+        )
         results = []
         for reader in args.readers.split(","):
             result = run_reader(reader.strip(), path)

@@ -31,27 +31,42 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m datasets", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
 
     tm = commands.add_parser("traffic-matrix", help="flows -> time bins x OD pairs")
     tm.add_argument("flows", type=Path, help="flow file (CSV, Zeek conn.log, ...)")
     tm.add_argument("--bin", default="5min", help="bin width, e.g. 5min, 1h")
     tm.add_argument("--by", default="src,dst", help="src,dst (OD pairs), src or dst")
-    tm.add_argument("--value", default="bytes",
-                    help="bytes, packets, flows or a column name")
-    tm.add_argument("--prefix", type=int, default=None,
-                    help="group IPv4 addresses into /PREFIX networks (IPv6: /64)")
-    tm.add_argument("--top", type=int, default=None,
-                    help="keep the TOP largest groups, sum the rest into 'other'")
+    tm.add_argument(
+        "--value", default="bytes", help="bytes, packets, flows or a column name"
+    )
+    tm.add_argument(
+        "--prefix",
+        type=int,
+        default=None,
+        help="group IPv4 addresses into /PREFIX networks (IPv6: /64)",
+    )
+    tm.add_argument(
+        "--top",
+        type=int,
+        default=None,
+        help="keep the TOP largest groups, sum the rest into 'other'",
+    )
     tm.add_argument("--time-column", default=None)
     tm.add_argument("--src-column", default=None)
     tm.add_argument("--dst-column", default=None)
     tm.add_argument("--out", type=Path, required=True, help="output CSV")
 
     synth = commands.add_parser("synth-tm", help="synthetic traffic matrix with labels")
-    synth.add_argument("--out", type=Path, default=Path("synth_tm.csv"),
-                       help="output CSV; ground truth goes to OUT's stem + "
-                            "'.truth.csv' (default: %(default)s)")
+    synth.add_argument(
+        "--out",
+        type=Path,
+        default=Path("synth_tm.csv"),
+        help="output CSV; ground truth goes to OUT's stem + "
+        "'.truth.csv' (default: %(default)s)",
+    )
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--nodes", type=int, default=12)
     synth.add_argument("--days", type=int, default=7)
@@ -98,9 +113,17 @@ def _traffic_matrix(args) -> None:
     spec = infer_roles(table.frame, schema=table.schema)
     by = tuple(part.strip() for part in args.by.split(",") if part.strip())
     matrix = flows_to_traffic_matrix(
-        table.frame, bin=args.bin, by=by, value=args.value, prefix=args.prefix,
-        spec=spec, time_column=args.time_column, src_column=args.src_column,
-        dst_column=args.dst_column, name=table.name)
+        table.frame,
+        bin=args.bin,
+        by=by,
+        value=args.value,
+        prefix=args.prefix,
+        spec=spec,
+        time_column=args.time_column,
+        src_column=args.src_column,
+        dst_column=args.dst_column,
+        name=table.name,
+    )
     if args.top is not None:
         matrix = keep_top(matrix, args.top)
     _write(matrix, args.out)
@@ -112,16 +135,24 @@ def _traffic_matrix(args) -> None:
 def _synth(args) -> None:
     from .traffic import synth_traffic_matrix
 
-    matrix, truth = synth_traffic_matrix(n_nodes=args.nodes, days=args.days,
-                                         bin_minutes=args.bin_minutes, seed=args.seed)
+    matrix, truth = synth_traffic_matrix(
+        n_nodes=args.nodes, days=args.days, bin_minutes=args.bin_minutes, seed=args.seed
+    )
     _write(matrix, args.out)
     _write(truth, truth_path(args.out))
     for anomaly in matrix.attrs["anomalies"]:
-        logger.info("%s: bins %d-%d, %s", anomaly.kind, anomaly.start,
-                    anomaly.start + anomaly.n_bins - 1, anomaly.description)
-    print(f"wrote {args.out} ({matrix.shape[0]} bins x {matrix.shape[1] - 2} OD pairs, "
-          f"{int(matrix['label'].sum())} anomalous bins) and {truth_path(args.out)} "
-          f"({len(truth)} anomalous cells)")
+        logger.info(
+            "%s: bins %d-%d, %s",
+            anomaly.kind,
+            anomaly.start,
+            anomaly.start + anomaly.n_bins - 1,
+            anomaly.description,
+        )
+    print(
+        f"wrote {args.out} ({matrix.shape[0]} bins x {matrix.shape[1] - 2} OD pairs, "
+        f"{int(matrix['label'].sum())} anomalous bins) and {truth_path(args.out)} "
+        f"({len(truth)} anomalous cells)"
+    )
 
 
 def _inspect(args) -> None:
@@ -132,8 +163,10 @@ def _inspect(args) -> None:
     table = load_table(args.file)
     spec = infer_roles(table.frame, schema=table.schema, label=args.label)
     prepared = prepare(table.frame, spec, name=table.name)
-    print(f"{table.name}: {table.frame.shape[0]} rows x {table.frame.shape[1]} columns"
-          f"{f', layout {table.schema}' if table.schema else ''}")
+    print(
+        f"{table.name}: {table.frame.shape[0]} rows x {table.frame.shape[1]} columns"
+        f"{f', layout {table.schema}' if table.schema else ''}"
+    )
     for note in table.notes:
         print(f"  read: {note}")
     for column, role in spec.roles.items():

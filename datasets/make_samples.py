@@ -36,14 +36,19 @@ TM_BIN, TM_PREFIX, TM_TOP = "1h", 24, 20
 
 def write_csv_gz(frame: pd.DataFrame, path: Path) -> None:
     """Write a gzip CSV byte-for-byte reproducibly (no timestamp in the header)."""
-    text = frame.to_csv(index=False, lineterminator="\n",
-                        date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    text = frame.to_csv(
+        index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S.%fZ"
+    )
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as handle:
         handle.write(text.encode("utf-8"))
     path.write_bytes(buffer.getvalue())
-    logger.info("wrote %s: %d rows x %d columns, %d bytes", path.name, *frame.shape,
-                len(buffer.getvalue()))
+    logger.info(
+        "wrote %s: %d rows x %d columns, %d bytes",
+        path.name,
+        *frame.shape,
+        len(buffer.getvalue()),
+    )
 
 
 def make_cardio(source: Path) -> pd.DataFrame:
@@ -65,8 +70,11 @@ def make_mnist(source: Path) -> pd.DataFrame:
     rng = np.random.default_rng(SEED)
     normal = np.flatnonzero(frame["digit"].to_numpy() == MNIST_NORMAL_DIGIT)
     others = np.flatnonzero(frame["digit"].to_numpy() != MNIST_NORMAL_DIGIT)
-    picked = np.sort(np.concatenate(
-        [normal, rng.choice(others, size=MNIST_ANOMALIES, replace=False)]))
+    picked = np.sort(
+        np.concatenate(
+            [normal, rng.choice(others, size=MNIST_ANOMALIES, replace=False)]
+        )
+    )
     sample = frame.iloc[picked].reset_index(drop=True).copy()
     return sample.assign(label=(sample["digit"] != MNIST_NORMAL_DIGIT).astype(int))
 
@@ -93,8 +101,14 @@ def make_cicids_tm(source: Path) -> pd.DataFrame:
 
     table = load_table(source / "cicids2017_sample.csv.gz")
     spec = infer_roles(table.frame, schema=table.schema)
-    matrix = flows_to_traffic_matrix(table.frame, bin=TM_BIN, by=("src", "dst"),
-                                     value="bytes", prefix=TM_PREFIX, spec=spec)
+    matrix = flows_to_traffic_matrix(
+        table.frame,
+        bin=TM_BIN,
+        by=("src", "dst"),
+        value="bytes",
+        prefix=TM_PREFIX,
+        spec=spec,
+    )
     return keep_top(matrix, TM_TOP)
 
 
@@ -121,8 +135,12 @@ MAKERS = {
 def main(argv: list[str] | None = None) -> None:
     """Write every sample file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
-                        help="folder with the shared datasets (default: %(default)s)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=DEFAULT_SOURCE,
+        help="folder with the shared datasets (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     SAMPLES_DIR.mkdir(exist_ok=True)

@@ -41,11 +41,17 @@ class Prepared:
     rows: np.ndarray
     y_true: np.ndarray | None
     report: list[str] = field(default_factory=list)
-    missing_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    missing_rows: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=np.int64)
+    )
 
 
-def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
-            name: str | None = None) -> Prepared:
+def prepare(
+    frame: pd.DataFrame,
+    spec: Preprocessing,
+    missing: str = "impute",
+    name: str | None = None,
+) -> Prepared:
     """Build the feature matrix: numeric features, one-hot categories, no gaps.
 
     Parameters
@@ -81,13 +87,17 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
     name = name or "table"
     if missing not in ("impute", "drop"):
         raise ValueError(f"missing must be 'impute' or 'drop', got {missing!r}")
-    absent = [c for c, r in spec.roles.items()
-              if r in ("feature", "categorical", "label") and c not in frame.columns]
+    absent = [
+        c
+        for c, r in spec.roles.items()
+        if r in ("feature", "categorical", "label") and c not in frame.columns
+    ]
     if absent:
         raise DatasetError(
-            f"{name}: column(s) {', '.join(repr(c) for c in absent)} needed by the saved "
-            "preprocessing are missing; upload a file with the same columns or infer "
-            "the roles again")
+            f"{name}: column(s) {', '.join(repr(c) for c in absent)} needed by the "
+            "saved preprocessing are missing; upload a file with the same columns or "
+            "infer the roles again"
+        )
     report: list[str] = []
     n_rows = len(frame)
     numeric = spec.feature_columns
@@ -97,9 +107,11 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
         names += [f"{column}={level}" for level in spec.categories.get(column, [])]
     if not names:
         raise DatasetError(
-            f"{name}: no usable feature column (numbers, or text with at most 20 levels); "
+            f"{name}: no usable feature column (numbers, or text with at most 20 "
+            "levels); "
             f"the roles are {_role_summary(spec)}; set a numeric column's role to "
-            "'feature' or upload a table with numeric columns")
+            "'feature' or upload a table with numeric columns"
+        )
 
     # Numeric columns, checked one at a time on their own contiguous arrays.
     values: dict[str, np.ndarray] = {}
@@ -110,11 +122,14 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
         except (TypeError, ValueError) as exc:
             raise DatasetError(
                 f"{name}: column '{column}' is not numeric ({exc}); set its role to "
-                "'categorical' or leave it out") from exc
+                "'categorical' or leave it out"
+            ) from exc
         finite = np.isfinite(array)
         if not finite.all():
             if not finite.any():
-                report.append(f"{column}: every cell is missing or non-finite; excluded.")
+                report.append(
+                    f"{column}: every cell is missing or non-finite; excluded."
+                )
                 continue
             column_bad[column] = ~finite
         values[column] = array
@@ -131,8 +146,10 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
         if missing == "impute":
             median = float(np.median(array[~bad]))
             values[column] = np.where(bad, median, array)
-            report.append(f"{column}: {what} in rows {rows_text}; imputed with the "
-                          f"median {median:.6g}.")
+            report.append(
+                f"{column}: {what} in rows {rows_text}; imputed with the "
+                f"median {median:.6g}."
+            )
         else:
             report.append(f"{column}: {what} in rows {rows_text}; those rows dropped.")
     missing_rows = np.flatnonzero(bad_rows_mask)
@@ -143,20 +160,27 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
         if n_keep < 2:
             raise DatasetError(
                 f"{name}: dropping rows with missing cells would leave {n_keep} of "
-                f"{n_rows} rows; choose missing='impute' (median) instead")
-        report.append(f"Dropped {missing_rows.size} of {n_rows} rows with missing or "
-                      f"non-finite cells: {_rows_text(missing_rows)}; {n_keep} rows kept.")
+                f"{n_rows} rows; choose missing='impute' (median) instead"
+            )
+        report.append(
+            f"Dropped {missing_rows.size} of {n_rows} rows with missing or "
+            f"non-finite cells: {_rows_text(missing_rows)}; {n_keep} rows kept."
+        )
     elif missing_rows.size:
-        report.append(f"Imputed {sum(int(b.sum()) for b in column_bad.values())} "
-                      f"cell(s) in {missing_rows.size} row(s): {_rows_text(missing_rows)}.")
+        report.append(
+            f"Imputed {sum(int(b.sum()) for b in column_bad.values())} "
+            f"cell(s) in {missing_rows.size} row(s): {_rows_text(missing_rows)}."
+        )
     rows = np.arange(n_rows) if keep is None else np.flatnonzero(keep)
 
     names = list(numeric)
     for column in categorical:
         names += [f"{column}={level}" for level in spec.categories.get(column, [])]
     if not names:
-        raise DatasetError(f"{name}: no usable feature column remains after removing "
-                           "columns without values; upload a table with numeric data")
+        raise DatasetError(
+            f"{name}: no usable feature column remains after removing "
+            "columns without values; upload a table with numeric data"
+        )
 
     # One preallocated float64 block of the kept rows, filled column by column:
     # no concatenation and no second full-size copy.
@@ -173,12 +197,14 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
     for column in categorical:
         levels = spec.categories.get(column, [])
         # -1 for a missing cell or a level the saved steps have not seen.
-        codes = pd.Index(levels, dtype="string").get_indexer(frame[column].astype("string"))
+        codes = pd.Index(levels, dtype="string").get_indexer(
+            frame[column].astype("string")
+        )
         n_na = int(frame[column].isna().sum())
         n_other = int((codes < 0).sum()) - n_na
         if keep is not None:
             codes = codes[keep]
-        block = X[:, j:j + len(levels)]
+        block = X[:, j : j + len(levels)]
         block[:] = 0.0
         known = codes >= 0
         block[np.flatnonzero(known), codes[known]] = 1.0
@@ -187,14 +213,20 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
             extra.append(f"{n_other} row(s) with a level not seen before get all zeros")
         if n_na:
             extra.append(f"{n_na} missing cell(s) get all zeros")
-        report.append(f"{column}: one-hot encoded into {len(levels)} column(s)"
-                      + (f"; {'; '.join(extra)}" if extra else "") + ".")
+        report.append(
+            f"{column}: one-hot encoded into {len(levels)} column(s)"
+            + (f"; {'; '.join(extra)}" if extra else "")
+            + "."
+        )
         j += len(levels)
 
     # A column can become constant once rows are dropped; detectors divide by std.
     if flat and len(flat) < len(names):
-        report.append("Constant after removing missing rows, excluded: "
-                      + ", ".join(names[i] for i in flat) + ".")
+        report.append(
+            "Constant after removing missing rows, excluded: "
+            + ", ".join(names[i] for i in flat)
+            + "."
+        )
         kept_columns = np.setdiff1d(np.arange(len(names)), flat)
         X = X[:, kept_columns]
         names = [names[i] for i in kept_columns]
@@ -204,8 +236,14 @@ def prepare(frame: pd.DataFrame, spec: Preprocessing, missing: str = "impute",
         y_true = y_true[rows]
     report.insert(0, _summary(spec, names, len(rows), n_rows))
     logger.info("prepared %s: %d rows x %d features", name, *X.shape)
-    return Prepared(X=X, feature_names=names, rows=rows, y_true=y_true, report=report,
-                    missing_rows=missing_rows)
+    return Prepared(
+        X=X,
+        feature_names=names,
+        rows=rows,
+        y_true=y_true,
+        report=report,
+        missing_rows=missing_rows,
+    )
 
 
 def _rows_text(rows: np.ndarray) -> str:

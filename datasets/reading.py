@@ -49,10 +49,14 @@ _NULL_TOKENS = [
 # A text column is read as numbers when at least this share of its filled
 # cells are numbers; the rest become missing cells and are reported.
 _NUMERIC_SHARE = 0.8
-_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)", re.I)
+_NUMBER = re.compile(
+    r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)", re.I
+)
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _EXPONENT = r"([eE][-+]?\d+)?"
-_DECIMAL_COMMA = re.compile(rf"[-+]?\d+,\d+{_EXPONENT}|[-+]?\d{{1,3}}(\.\d{{3}})+(,\d+)?")
+_DECIMAL_COMMA = re.compile(
+    rf"[-+]?\d+,\d+{_EXPONENT}|[-+]?\d{{1,3}}(\.\d{{3}})+(,\d+)?"
+)
 _THOUSANDS_DOT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")
 _THOUSANDS_COMMA = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
 _DECIMAL_DOT = re.compile(rf"[-+]?\d*\.\d+{_EXPONENT}")
@@ -142,8 +146,10 @@ def load_table(source: Any, name: str | None = None) -> Table:
     notes: list[str] = []
     head = data[:_SNIFF_BYTES] if data is not None else _read_head(path)
     if not head.strip():
-        raise DatasetError(f"{name}: the file is empty; upload a file with a header row "
-                           "and at least one data row")
+        raise DatasetError(
+            f"{name}: the file is empty; upload a file with a header row "
+            "and at least one data row"
+        )
     head, data = _decompress(name, head, data, path, notes)
     if head.startswith(b"PAR1"):
         return _finish(_read_parquet(name, data, path), name, notes, None)
@@ -155,12 +161,14 @@ def load_table(source: Any, name: str | None = None) -> Table:
             data = path.read_bytes()
         data = _transcode(name, data, encoding)
         head = data[:_SNIFF_BYTES]
-        notes.append(f"Decoded the file as {_ENCODING_TITLES.get(encoding, encoding)} "
-                     "and converted it to UTF-8.")
+        notes.append(
+            f"Decoded the file as {_ENCODING_TITLES.get(encoding, encoding)} "
+            "and converted it to UTF-8."
+        )
     elif head.startswith(codecs.BOM_UTF8):
         if data is None:
             data = path.read_bytes()
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
         head = data[:_SNIFF_BYTES]
         notes.append("Removed the UTF-8 byte-order mark (BOM) at the start.")
 
@@ -174,13 +182,18 @@ def load_table(source: Any, name: str | None = None) -> Table:
     if layout.delimiter != "," and len(layout.names) > 1:
         notes.append(f"Columns are separated by {_DELIMITER_TITLES[layout.delimiter]}.")
     if layout.decimal == ",":
-        notes.append("Numbers use a decimal comma"
-                     + (" and '.' as thousands separator." if layout.thousands else "."))
+        notes.append(
+            "Numbers use a decimal comma"
+            + (" and '.' as thousands separator." if layout.thousands else ".")
+        )
     if not layout.header:
         notes.append(
             "The first row holds values, not column names, so the file has no header;"
-            + (f" used the standard {layout.schema} column names." if layout.schema
-               else " columns are named column_1, column_2, ...")
+            + (
+                f" used the standard {layout.schema} column names."
+                if layout.schema
+                else " columns are named column_1, column_2, ..."
+            )
         )
     data = _drop_footer(name, data, path, layout, notes)
     frame = _read_delimited(name, data, path, layout)
@@ -210,8 +223,10 @@ def _obtain(source: Any, name: str | None) -> tuple[str, Path | None, bytes | No
             if isinstance(data, str):
                 data = data.encode("utf-8")
         else:
-            raise TypeError(f"load_table cannot read a {type(source).__name__}; "
-                            "pass a path, bytes or a binary file object")
+            raise TypeError(
+                f"load_table cannot read a {type(source).__name__}; "
+                "pass a path, bytes or a binary file object"
+            )
         name = name or getattr(source, "name", None) or "upload"
         name = Path(str(name)).name
         size, path = len(data), None
@@ -239,12 +254,15 @@ def _decompress(name, head, data, path, notes):
             try:
                 data = opener(raw)
             except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
-                raise DatasetError(f"{name}: the compressed file is damaged ({exc}); "
-                                   "compress it again or upload it uncompressed") from exc
+                raise DatasetError(
+                    f"{name}: the compressed file is damaged ({exc}); "
+                    "compress it again or upload it uncompressed"
+                ) from exc
             if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
                 raise DatasetError(
-                    f"{name}: the file unpacks to {len(data) / 2**20:.0f} MB, above the "
-                    f"{MAX_UPLOAD_MB} MB limit; upload a sample of the rows")
+                    f"{name}: the file unpacks to {len(data) / 2**20:.0f} MB, above "
+                    f"the {MAX_UPLOAD_MB} MB limit; upload a sample of the rows"
+                )
             notes.append(f"Decompressed the {opener.__module__} file.")
             return data[:_SNIFF_BYTES], data
     if head.startswith(b"PK\x03\x04"):
@@ -254,13 +272,19 @@ def _decompress(name, head, data, path, notes):
         except zipfile.BadZipFile:
             members = []
         if any(m.startswith("xl/") for m in members):
-            raise DatasetError(f"{name}: this is an Excel workbook, not CSV; save it as "
-                               "CSV (File > Save As > CSV UTF-8) and upload again")
+            raise DatasetError(
+                f"{name}: this is an Excel workbook, not CSV; save it as "
+                "CSV (File > Save As > CSV UTF-8) and upload again"
+            )
         if any(m.startswith(("word/", "ppt/")) for m in members):
-            raise DatasetError(f"{name}: this is a Word or PowerPoint file, not a "
-                               "table; export the data as CSV and upload again")
-        raise DatasetError(f"{name}: this is a zip archive; unzip it and upload the "
-                           "CSV inside (or compress it with gzip: .csv.gz)")
+            raise DatasetError(
+                f"{name}: this is a Word or PowerPoint file, not a "
+                "table; export the data as CSV and upload again"
+            )
+        raise DatasetError(
+            f"{name}: this is a zip archive; unzip it and upload the "
+            "CSV inside (or compress it with gzip: .csv.gz)"
+        )
     return head, data
 
 
@@ -271,8 +295,9 @@ def _refuse_binary(name: str, head: bytes) -> None:
     if b"\x00" in head[:4096] and not _looks_utf16(head) and not _looks_utf32(head):
         offset = head.index(b"\x00")
         raise DatasetError(
-            f"{name}: this is a binary file, not text (a zero byte at offset {offset}); "
-            "upload a CSV, TSV, Zeek log or Parquet file")
+            f"{name}: this is a binary file, not text (a zero byte at offset "
+            f"{offset}); upload a CSV, TSV, Zeek log or Parquet file"
+        )
 
 
 def _looks_utf16(head: bytes) -> bool:
@@ -281,7 +306,9 @@ def _looks_utf16(head: bytes) -> bool:
     sample = head[:4096]
     # ASCII text in UTF-16 without a BOM has a zero in every other byte.
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    return len(sample) >= 4 and max(even, odd) > 0.4 * len(sample) / 2 > min(even, odd) * 4
+    return (
+        len(sample) >= 4 and max(even, odd) > 0.4 * len(sample) / 2 > min(even, odd) * 4
+    )
 
 
 def _looks_utf32(head: bytes) -> bool:
@@ -296,7 +323,9 @@ _ENCODING_TITLES = {
 _DELIMITER_TITLES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
 
 
-def _detect_encoding(name: str, head: bytes, data: bytes | None, path: Path | None) -> str:
+def _detect_encoding(
+    name: str, head: bytes, data: bytes | None, path: Path | None
+) -> str:
     """Name the text encoding; UTF-8 unless a BOM or invalid UTF-8 says otherwise."""
     if _looks_utf32(head):
         return "utf-32"
@@ -307,17 +336,20 @@ def _detect_encoding(name: str, head: bytes, data: bytes | None, path: Path | No
     offset = _first_invalid_utf8(data, path)
     if offset is None:
         return "utf-8"
-    sample = (data if data is not None else _read_head(path))
-    window = sample[max(0, offset - 100_000): offset + 100_000]
-    return _guess_codepage(name, window, offset, sample[offset:offset + 1])
+    sample = data if data is not None else _read_head(path)
+    window = sample[max(0, offset - 100_000) : offset + 100_000]
+    return _guess_codepage(name, window, offset, sample[offset : offset + 1])
 
 
 def _first_invalid_utf8(data: bytes | None, path: Path | None) -> int | None:
     """Byte offset of the first invalid UTF-8 sequence, or None; streams paths."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     position = 0
-    chunks = (data[i:i + _CHUNK] for i in range(0, len(data), _CHUNK)) if data is not None \
-        else iter(lambda handle=path.open("rb"): handle.read(_CHUNK), b"")
+    chunks = (
+        (data[i : i + _CHUNK] for i in range(0, len(data), _CHUNK))
+        if data is not None
+        else _file_chunks(path)
+    )
     for chunk in chunks:
         if not chunk.isascii():
             try:
@@ -333,7 +365,7 @@ def _first_invalid_utf8(data: bytes | None, path: Path | None) -> int | None:
 
 
 def _guess_codepage(name: str, window: bytes, offset: int, byte: bytes) -> str:
-    """Pick a Windows code page, preferring cp1252 (what Excel writes); never latin-1."""
+    """Pick a Windows code page, preferring cp1252 (Excel's); never latin-1."""
     from charset_normalizer import from_bytes
 
     try:
@@ -344,8 +376,11 @@ def _guess_codepage(name: str, window: bytes, offset: int, byte: bytes) -> str:
     n_high = sum(b >= 0x80 for b in window)
     # A few accented bytes say nothing about the language: keep the default.
     if not (cp1252_ok and n_high < _MIN_EVIDENCE):
-        matches = [m for m in from_bytes(window)
-                   if not m.encoding.startswith(("utf_16", "utf_32", "utf_7"))]
+        matches = [
+            m
+            for m in from_bytes(window)
+            if not m.encoding.startswith(("utf_16", "utf_32", "utf_7"))
+        ]
         if matches:
             best = matches[0]
             near = [m for m in matches if m.chaos <= best.chaos + 0.01]
@@ -358,7 +393,8 @@ def _guess_codepage(name: str, window: bytes, offset: int, byte: bytes) -> str:
     raise DatasetError(
         f"{name}: the file is not UTF-8 (byte 0x{byte.hex().upper()} at offset "
         f"{offset} cannot be decoded) and its encoding could not be recognised; "
-        "re-save it as 'CSV UTF-8' and upload again")
+        "re-save it as 'CSV UTF-8' and upload again"
+    )
 
 
 def _transcode(name: str, data: bytes, encoding: str) -> bytes:
@@ -367,8 +403,10 @@ def _transcode(name: str, data: bytes, encoding: str) -> bytes:
     except UnicodeDecodeError as exc:
         raise DatasetError(
             f"{name}: the file is neither UTF-8 nor {encoding} (byte "
-            f"0x{data[exc.start:exc.start + 1].hex().upper()} at offset {exc.start}); "
-            "re-save it as 'CSV UTF-8' and upload again") from exc
+            f"0x{data[exc.start : exc.start + 1].hex().upper()} at offset "
+            f"{exc.start}); "
+            "re-save it as 'CSV UTF-8' and upload again"
+        ) from exc
 
 
 def _records(text: str, delimiter: str, limit: int = 60) -> list[list[str]]:
@@ -401,7 +439,7 @@ def _sniff(name: str, text: str, path: Path | None) -> _Layout:
             continue
         modal = max(set(counts), key=counts.count)
         share = counts.count(modal) / len(counts)
-        preferred = (delimiter == "\t" and suffix.endswith((".tsv", ".tab", ".log")))
+        preferred = delimiter == "\t" and suffix.endswith((".tsv", ".tab", ".log"))
         # A real delimiter splits the header like the rows; a decimal comma in a
         # one-column file splits only the rows.
         fits = counts[0] == modal and modal > 1
@@ -409,7 +447,9 @@ def _sniff(name: str, text: str, path: Path | None) -> _Layout:
         if best is None or score > best[0]:
             best = (score, delimiter, rows)
     if best is None:
-        raise DatasetError(f"{name}: no rows could be read; check that it is a CSV file")
+        raise DatasetError(
+            f"{name}: no rows could be read; check that it is a CSV file"
+        )
     _, layout.delimiter, rows = best
     if max(len(r) for r in rows) == 1:
         # One column: pick a delimiter absent from the text so that quoted
@@ -473,9 +513,11 @@ def _drop_footer(name, data, path, layout, notes):
     body = data.rstrip(b"\r\n")
     for _ in range(footer):
         body = body[: body.rfind(b"\n")]
-    dropped = data[len(body):].strip().decode("utf-8", "replace").splitlines()
-    notes.append(f"Dropped {footer} footer line(s) at the end that are not data rows "
-                 f"({' | '.join(line.strip() for line in dropped)[:120]}).")
+    dropped = data[len(body) :].strip().decode("utf-8", "replace").splitlines()
+    notes.append(
+        f"Dropped {footer} footer line(s) at the end that are not data rows "
+        f"({' | '.join(line.strip() for line in dropped)[:120]})."
+    )
     layout.footer = [line.strip() for line in dropped]
     return body + b"\n"
 
@@ -487,11 +529,17 @@ def _check_footer(frame: pd.DataFrame, layout: _Layout, notes: list[str]) -> Non
         return
     keys = lines[0].split(layout.delimiter)
     values = lines[1].split(layout.delimiter)
-    summary = dict(zip(keys, values))
-    checks = [("flows", len(frame)), ("bytes", _column_sum(frame, "ibyt")),
-              ("packets", _column_sum(frame, "ipkt"))]
-    compared = [(key, summary[key], actual) for key, actual in checks
-                if key in summary and actual is not None]
+    summary = dict(zip(keys, values, strict=False))
+    checks = [
+        ("flows", len(frame)),
+        ("bytes", _column_sum(frame, "ibyt")),
+        ("packets", _column_sum(frame, "ipkt")),
+    ]
+    compared = [
+        (key, summary[key], actual)
+        for key, actual in checks
+        if key in summary and actual is not None
+    ]
     if not compared:
         return
     matches = all(str(actual) == claimed.strip() for _, claimed, actual in compared)
@@ -500,8 +548,10 @@ def _check_footer(frame: pd.DataFrame, layout: _Layout, notes: list[str]) -> Non
         notes.append(f"The footer's totals match the rows read ({detail}).")
     else:
         claimed = ", ".join(f"{key} {value}" for key, value, _ in compared)
-        notes.append(f"The footer's totals ({claimed}) do not match the rows read "
-                     f"({detail}); the file may be cut short.")
+        notes.append(
+            f"The footer's totals ({claimed}) do not match the rows read "
+            f"({detail}); the file may be cut short."
+        )
 
 
 def _column_sum(frame: pd.DataFrame, column: str) -> int | None:
@@ -510,8 +560,9 @@ def _column_sum(frame: pd.DataFrame, column: str) -> int | None:
     return int(frame[column].sum())
 
 
-def _read_delimited(name: str, data: bytes | None, path: Path | None,
-                    layout: _Layout) -> pd.DataFrame:
+def _read_delimited(
+    name: str, data: bytes | None, path: Path | None, layout: _Layout
+) -> pd.DataFrame:
     """Read the body with pyarrow, or pandas' C engine for decimal commas."""
     names = [str(n) for n in layout.names]
     positional = [f"f{i}" for i in range(len(names))]
@@ -519,26 +570,46 @@ def _read_delimited(name: str, data: bytes | None, path: Path | None,
         buffer = io.BytesIO(data) if data is not None else path
         try:
             frame = pd.read_csv(
-                buffer, sep=layout.delimiter, decimal=",", thousands=layout.thousands,
-                header=None, skiprows=1 if layout.header else 0, names=positional,
-                na_values=_NULL_TOKENS, keep_default_na=False, engine="c",
-                skip_blank_lines=True)
+                buffer,
+                sep=layout.delimiter,
+                decimal=",",
+                thousands=layout.thousands,
+                header=None,
+                skiprows=1 if layout.header else 0,
+                names=positional,
+                na_values=_NULL_TOKENS,
+                keep_default_na=False,
+                engine="c",
+                skip_blank_lines=True,
+            )
         except (pd.errors.ParserError, ValueError) as exc:
             raise _ragged_error(name, data, path, layout, exc) from exc
     else:
         # Quoted newlines force a slower single-threaded parse: only when needed.
-        has_quotes = (data.find(b'"') >= 0) if data is not None else _file_contains(
-            path, b'"')
-        read = pacsv.ReadOptions(column_names=positional, skip_rows=1 if layout.header else 0,
-                                 block_size=1 << 24)
-        parse = pacsv.ParseOptions(delimiter=layout.delimiter, quote_char='"',
-                                   newlines_in_values=has_quotes, ignore_empty_lines=True)
-        convert = pacsv.ConvertOptions(null_values=_NULL_TOKENS, strings_can_be_null=True,
-                                       quoted_strings_can_be_null=False)
+        has_quotes = (
+            (data.find(b'"') >= 0) if data is not None else _file_contains(path, b'"')
+        )
+        read = pacsv.ReadOptions(
+            column_names=positional,
+            skip_rows=1 if layout.header else 0,
+            block_size=1 << 24,
+        )
+        parse = pacsv.ParseOptions(
+            delimiter=layout.delimiter,
+            quote_char='"',
+            newlines_in_values=has_quotes,
+            ignore_empty_lines=True,
+        )
+        convert = pacsv.ConvertOptions(
+            null_values=_NULL_TOKENS,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        )
         source = pa.BufferReader(data) if data is not None else str(path)
         try:
-            table = pacsv.read_csv(source, read_options=read, parse_options=parse,
-                                   convert_options=convert)
+            table = pacsv.read_csv(
+                source, read_options=read, parse_options=parse, convert_options=convert
+            )
         except pa.ArrowInvalid as exc:
             raise _ragged_error(name, data, path, layout, exc) from exc
         frame = table.to_pandas(split_blocks=True, self_destruct=True)
@@ -547,12 +618,15 @@ def _read_delimited(name: str, data: bytes | None, path: Path | None,
     return frame
 
 
-def _file_contains(path: Path, needle: bytes) -> bool:
+def _file_chunks(path: Path):
+    """The file's bytes in chunks of 16 MiB, closing it at the end."""
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            if needle in chunk:
-                return True
-    return False
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
+def _file_contains(path: Path, needle: bytes) -> bool:
+    return any(needle in chunk for chunk in _file_chunks(path))
 
 
 def _ragged_error(name, data, path, layout, exc) -> DatasetError:
@@ -561,28 +635,44 @@ def _ragged_error(name, data, path, layout, exc) -> DatasetError:
     n_cols = len(layout.names)
     reader = csv.reader(io.StringIO(text), delimiter=layout.delimiter)
     try:
-        for line_no, row in enumerate(reader, start=1):
+        for row in reader:
             if row and len(row) != n_cols:
                 return DatasetError(
-                    f"{name}: line {reader.line_num} has {len(row)} fields but the header "
-                    f"has {n_cols}; fix the quoting or the number of "
-                    f"'{layout.delimiter}' separators on that line")
+                    f"{name}: line {reader.line_num} has {len(row)} fields but the "
+                    f"header has {n_cols}; fix the quoting or the number of "
+                    f"'{layout.delimiter}' separators on that line"
+                )
     except csv.Error as csv_exc:
-        return DatasetError(f"{name}: line {reader.line_num} cannot be parsed ({csv_exc}); "
-                            "check its quotes")
-    return DatasetError(f"{name}: the file cannot be parsed as CSV ({exc}); "
-                        "check the delimiter and quotes")
+        return DatasetError(
+            f"{name}: line {reader.line_num} cannot be parsed ({csv_exc}); "
+            "check its quotes"
+        )
+    return DatasetError(
+        f"{name}: the file cannot be parsed as CSV ({exc}); "
+        "check the delimiter and quotes"
+    )
 
 
-def _read_zeek(name: str, data: bytes, notes: list[str]) -> tuple[pd.DataFrame, str | None]:
+def _read_zeek(
+    name: str, data: bytes, notes: list[str]
+) -> tuple[pd.DataFrame, str | None]:
     """Read a Zeek TSV log: names from ``#fields``, '-' unset, '(empty)' empty set."""
-    separator, unset, empty, names, types, path_name = "\t", "-", "(empty)", None, None, None
+    separator, unset, empty, names, types, path_name = (
+        "\t",
+        "-",
+        "(empty)",
+        None,
+        None,
+        None,
+    )
     body_lines, n_meta = [], 0
     for raw in data.split(b"\n"):
         line = raw.rstrip(b"\r").decode("utf-8", "replace")
         if line.startswith("#"):
             n_meta += 1
-            key, _, value = line.partition(" " if line.startswith("#separator") else "\t")
+            key, _, value = line.partition(
+                " " if line.startswith("#separator") else "\t"
+            )
             if key == "#separator":
                 separator = value.encode().decode("unicode_escape")
             elif key == "#unset_field":
@@ -599,24 +689,36 @@ def _read_zeek(name: str, data: bytes, notes: list[str]) -> tuple[pd.DataFrame, 
         if line:
             body_lines.append(raw)
     if not names:
-        raise DatasetError(f"{name}: a Zeek log without a '#fields' line; export it "
-                           "again with its header lines (zeek-cut drops them)")
+        raise DatasetError(
+            f"{name}: a Zeek log without a '#fields' line; export it "
+            "again with its header lines (zeek-cut drops them)"
+        )
     body = b"\n".join(body_lines) + b"\n"
     read = pacsv.ReadOptions(column_names=names, block_size=1 << 24)
     parse = pacsv.ParseOptions(delimiter=separator, quote_char=False)
-    convert = pacsv.ConvertOptions(null_values=[unset, empty, ""], strings_can_be_null=True)
+    convert = pacsv.ConvertOptions(
+        null_values=[unset, empty, ""], strings_can_be_null=True
+    )
     try:
-        table = pacsv.read_csv(pa.BufferReader(body), read_options=read,
-                               parse_options=parse, convert_options=convert)
+        table = pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=read,
+            parse_options=parse,
+            convert_options=convert,
+        )
     except pa.ArrowInvalid as exc:
-        raise DatasetError(f"{name}: a Zeek log row does not match its #fields line "
-                           f"({exc}); check that the file was not edited") from exc
+        raise DatasetError(
+            f"{name}: a Zeek log row does not match its #fields line "
+            f"({exc}); check that the file was not edited"
+        ) from exc
     frame = table.to_pandas()
-    notes.append(f"Read a Zeek {path_name or ''} log: column names from '#fields', "
-                 f"{n_meta} '#' lines skipped, '{unset}' (unset) and '{empty}' (empty "
-                 "set) read as missing.")
+    notes.append(
+        f"Read a Zeek {path_name or ''} log: column names from '#fields', "
+        f"{n_meta} '#' lines skipped, '{unset}' (unset) and '{empty}' (empty "
+        "set) read as missing."
+    )
     if types:
-        for column, kind in zip(names, types):
+        for column, kind in zip(names, types, strict=False):
             if kind == "time" and pd.api.types.is_numeric_dtype(frame[column]):
                 frame[column] = epoch_to_utc(frame[column])
     schema = detect_schema(names) or ("zeek-conn" if path_name == "conn" else None)
@@ -634,16 +736,22 @@ def _read_parquet(name: str, data: bytes | None, path: Path | None) -> pd.DataFr
     try:
         table = pq.read_table(pa.BufferReader(data) if data is not None else str(path))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DatasetError(f"{name}: the Parquet file cannot be read ({exc}); "
-                           "write it again or upload a CSV") from exc
+        raise DatasetError(
+            f"{name}: the Parquet file cannot be read ({exc}); "
+            "write it again or upload a CSV"
+        ) from exc
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def _finish(frame: pd.DataFrame, name: str, notes: list[str], schema: str | None) -> Table:
+def _finish(
+    frame: pd.DataFrame, name: str, notes: list[str], schema: str | None
+) -> Table:
     """Trim and de-duplicate names, type text columns, convert times."""
     if frame.shape[0] == 0:
-        raise DatasetError(f"{name}: the file has a header but no data rows; "
-                           "upload a file with at least one row")
+        raise DatasetError(
+            f"{name}: the file has a header but no data rows; "
+            "upload a file with at least one row"
+        )
     frame.columns = _unique_names([str(c) for c in frame.columns], notes)
     schema = schema or detect_schema(list(frame.columns))
     epoch = set(EPOCH_SECONDS.get(schema, ()))
@@ -672,7 +780,7 @@ def _finish(frame: pd.DataFrame, name: str, notes: list[str], schema: str | None
 def _unique_names(names: list[str], notes: list[str]) -> list[str]:
     """Trim names and rename duplicates to ``name.k`` with k not yet taken."""
     trimmed = [n.strip() for n in names]
-    n_trimmed = sum(a != b for a, b in zip(names, trimmed))
+    n_trimmed = sum(a != b for a, b in zip(names, trimmed, strict=True))
     if n_trimmed:
         notes.append(f"Trimmed spaces around {n_trimmed} column name(s).")
     blank = [i for i, n in enumerate(trimmed) if not n]
@@ -692,11 +800,15 @@ def _unique_names(names: list[str], notes: list[str]) -> list[str]:
         new = f"{original}.{k}"
         taken.add(new)
         result.append(new)
-        notes.append(f"Column {i + 1} repeats the name '{original}'; kept it as '{new}'.")
+        notes.append(
+            f"Column {i + 1} repeats the name '{original}'; kept it as '{new}'."
+        )
     return result
 
 
-def _type_text_column(column: str, series: pd.Series) -> tuple[pd.Series | None, str | None]:
+def _type_text_column(
+    column: str, series: pd.Series
+) -> tuple[pd.Series | None, str | None]:
     """Read a text column as numbers or UTC times when nearly all cells are."""
     text = series.astype("string").str.strip()
     text = text.mask(text == "")

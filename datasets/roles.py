@@ -122,12 +122,16 @@ class Preprocessing:
         try:
             roles = dict(data["roles"])
         except (KeyError, TypeError) as exc:
-            raise DatasetError("preprocessing: the saved steps have no 'roles'; "
-                               "save them again with Preprocessing.to_dict()") from exc
+            raise DatasetError(
+                "preprocessing: the saved steps have no 'roles'; "
+                "save them again with Preprocessing.to_dict()"
+            ) from exc
         unknown = {c: r for c, r in roles.items() if r not in ROLES}
         if unknown:
-            raise DatasetError(f"preprocessing: unknown role(s) {unknown}; "
-                               f"use one of {', '.join(ROLES)}")
+            raise DatasetError(
+                f"preprocessing: unknown role(s) {unknown}; "
+                f"use one of {', '.join(ROLES)}"
+            )
         return cls(
             roles=roles,
             reasons=dict(data.get("reasons", {})),
@@ -157,22 +161,28 @@ class Preprocessing:
         label = self.label_column
         for column, role in overrides.items():
             if column not in roles:
-                raise DatasetError(f"preprocessing: no column named '{column}'"
-                                   f"{_close_names(column, roles)}")
+                raise DatasetError(
+                    f"preprocessing: no column named '{column}'"
+                    f"{_close_names(column, roles)}"
+                )
             if role not in ROLES:
-                raise DatasetError(f"preprocessing: '{role}' is not a role for column "
-                                   f"'{column}'; use one of {', '.join(ROLES)}")
+                raise DatasetError(
+                    f"preprocessing: '{role}' is not a role for column "
+                    f"'{column}'; use one of {', '.join(ROLES)}"
+                )
             kind = self.kinds.get(column, "numeric")
             if role == "feature" and kind not in ("numeric", "bool"):
                 raise DatasetError(
-                    f"preprocessing: column '{column}' holds {kind} values, not numbers, "
-                    "so it cannot be a numeric feature; make it 'categorical' (text "
-                    "with few levels) or leave it out")
+                    f"preprocessing: column '{column}' holds {kind} values, not "
+                    "numbers, so it cannot be a numeric feature; make it 'categorical' "
+                    "(text with few levels) or leave it out"
+                )
             if role == "categorical" and column not in self.categories:
                 raise DatasetError(
                     f"preprocessing: column '{column}' is not text with at most "
                     f"{MAX_CATEGORIES} levels, so it cannot be one-hot encoded; "
-                    "use it as a 'feature' if it is numeric, or leave it out")
+                    "use it as a 'feature' if it is numeric, or leave it out"
+                )
             if role == "label":
                 if label and label != column:
                     roles[label] = "truth"
@@ -194,8 +204,9 @@ def _close_names(name: str, names) -> str:
     return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
-def infer_roles(frame: pd.DataFrame, schema: str | None = None,
-                label: str | None = None) -> Preprocessing:
+def infer_roles(
+    frame: pd.DataFrame, schema: str | None = None, label: str | None = None
+) -> Preprocessing:
     """Give every column a role, with a reason, from its name, values and schema.
 
     Parameters
@@ -226,9 +237,11 @@ def infer_roles(frame: pd.DataFrame, schema: str | None = None,
     """
     columns = [str(c) for c in frame.columns]
     if label is not None and label not in columns:
-        raise DatasetError(f"column '{label}' named as the label does not exist"
-                           f"{_close_names(label, columns)}; the columns are "
-                           f"{', '.join(columns[:12])}{' ...' if len(columns) > 12 else ''}")
+        raise DatasetError(
+            f"column '{label}' named as the label does not exist"
+            f"{_close_names(label, columns)}; the columns are "
+            f"{', '.join(columns[:12])}{' ...' if len(columns) > 12 else ''}"
+        )
     spec = Preprocessing(roles={}, schema=schema)
     schema_roles = SCHEMA_ROLES.get(schema or "", {})
 
@@ -245,7 +258,9 @@ def infer_roles(frame: pd.DataFrame, schema: str | None = None,
         spec.kinds[column] = kind
         # Levels of text and small-integer columns, so that an override to
         # "categorical" knows its one-hot columns without the frame.
-        if kind == "text" or (kind == "numeric" and pd.api.types.is_integer_dtype(series)):
+        if kind == "text" or (
+            kind == "numeric" and pd.api.types.is_integer_dtype(series)
+        ):
             levels = _levels(series)
             if levels is not None:
                 spec.categories[column] = levels
@@ -294,7 +309,9 @@ def _find_label(frame: pd.DataFrame, normal_values) -> str | None:
     return None
 
 
-def _label_values(series: pd.Series, column: str, normal_values, strict: bool) -> np.ndarray:
+def _label_values(
+    series: pd.Series, column: str, normal_values, strict: bool
+) -> np.ndarray:
     """Map a label column to 0/1 (1 = anomaly); missing cells read as 0."""
     values = series.dropna()
     if pd.api.types.is_bool_dtype(series):
@@ -306,7 +323,8 @@ def _label_values(series: pd.Series, column: str, normal_values, strict: bool) -
         raise DatasetError(
             f"column '{column}': a label must hold 0/1 (1 = anomaly), true/false or "
             f"text such as normal vs attack names; found {sorted(uniques)[:6]}; "
-            "choose another label column or recode it")
+            "choose another label column or recode it"
+        )
     text = values.astype(str).str.strip().str.lower()
     uniques = set(text.unique())
     normal = {v.lower() for v in normal_values}
@@ -321,7 +339,8 @@ def _label_values(series: pd.Series, column: str, normal_values, strict: bool) -
         raise DatasetError(
             f"column '{column}': a text label needs a normal value "
             f"({', '.join(sorted(normal))}) or true/false; found {shown}; "
-            "choose another label column or recode it")
+            "choose another label column or recode it"
+        )
     raise DatasetError(f"column '{column}' is not a label")
 
 
@@ -332,18 +351,24 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
         return "label", "ground truth (1 = anomaly); never a feature"
     if kind == "empty":
         return "empty", "every cell is missing"
-    if spec.label_column and (schema_roles.get(column) == "truth" or norm in _TRUTH_NAMES):
-        return "truth", (f"ground-truth annotation besides the label "
-                         f"'{spec.label_column}'; never a feature")
+    if spec.label_column and (
+        schema_roles.get(column) == "truth" or norm in _TRUTH_NAMES
+    ):
+        return "truth", (
+            f"ground-truth annotation besides the label "
+            f"'{spec.label_column}'; never a feature"
+        )
     if schema_roles.get(column) in ("id", "ip", "port", "timestamp"):
         role = schema_roles[column]
         return role, f"{_ROLE_WHY[role]} ({spec.schema} layout)"
     n_missing = int(series.isna().sum())
     if n_missing > MAX_MISSING_SHARE * n_rows:
-        return "empty", (f"{n_missing} of {n_rows} cells missing "
-                         f"({100 * n_missing / n_rows:.0f} %), more than "
-                         f"{100 * MAX_MISSING_SHARE:.0f} %; excluded (set it to "
-                         "'feature' to impute it)")
+        return "empty", (
+            f"{n_missing} of {n_rows} cells missing "
+            f"({100 * n_missing / n_rows:.0f} %), more than "
+            f"{100 * MAX_MISSING_SHARE:.0f} %; excluded (set it to "
+            "'feature' to impute it)"
+        )
     constant = _constant_reason(series, kind)
     if constant:
         return "constant", constant
@@ -352,7 +377,10 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
         if role == "categorical" and column not in spec.categories:
             if kind == "numeric":
                 spec.categories[column] = _levels(series) or []
-                if len(spec.categories[column]) > MAX_CATEGORIES or not spec.categories[column]:
+                if (
+                    len(spec.categories[column]) > MAX_CATEGORIES
+                    or not spec.categories[column]
+                ):
                     del spec.categories[column]
                     return "text", _too_many(series)
             else:
@@ -376,8 +404,10 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
             levels = _levels(series)
             if levels is not None:
                 spec.categories[column] = levels
-                return "categorical", (f"protocol/category codes ({len(levels)} levels) "
-                                       "one-hot encoded: a code is not a magnitude")
+                return "categorical", (
+                    f"protocol/category codes ({len(levels)} levels) "
+                    "one-hot encoded: a code is not a magnitude"
+                )
         if kind == "numeric" and _is_row_counter(series):
             return "id", "counts rows 0/1, 2, 3 ...: a row number, not a feature"
         return "feature", "numeric" if kind == "numeric" else "true/false read as 1/0"
@@ -386,8 +416,10 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
     if column in spec.categories:
         if norm in _CATEGORY_NAMES:
             return "categorical", f"{n_levels} levels, one-hot encoded"
-        return "text", (f"text with {n_levels} level(s); not used by default (set it "
-                        "to 'categorical' to one-hot encode it)")
+        return "text", (
+            f"text with {n_levels} level(s); not used by default (set it "
+            "to 'categorical' to one-hot encode it)"
+        )
     if n_levels == series.notna().sum() and n_levels >= 5:
         return "id", "every value is different: an identifier"
     return "text", _too_many(series)
@@ -408,8 +440,10 @@ _ROLE_WHY = {
 
 
 def _too_many(series: pd.Series) -> str:
-    return (f"text with {series.nunique(dropna=True)} distinct values, more than "
-            f"{MAX_CATEGORIES}: too many to one-hot encode; not used")
+    return (
+        f"text with {series.nunique(dropna=True)} distinct values, more than "
+        f"{MAX_CATEGORIES}: too many to one-hot encode; not used"
+    )
 
 
 def _constant_reason(series: pd.Series, kind: str) -> str | None:
@@ -425,8 +459,10 @@ def _constant_reason(series: pd.Series, kind: str) -> str | None:
         if high == low:
             return f"one value only ({_short(low)}); excluded"
         if high - low <= CONSTANT_RTOL * max(1.0, abs(low), abs(high)):
-            return (f"varies only by float noise ({_short(low)} to {_short(high)}); "
-                    "excluded as constant")
+            return (
+                f"varies only by float noise ({_short(low)} to {_short(high)}); "
+                "excluded as constant"
+            )
         return None
     n_levels = series.nunique(dropna=True)
     if n_levels == 1:
@@ -487,5 +523,6 @@ def label_to_y(frame: pd.DataFrame, spec: Preprocessing) -> np.ndarray | None:
     """The label column of ``frame`` as 0/1 integers (1 = anomaly), or None."""
     if spec.label_column is None:
         return None
-    return _label_values(frame[spec.label_column], spec.label_column,
-                         spec.normal_values, strict=True)
+    return _label_values(
+        frame[spec.label_column], spec.label_column, spec.normal_values, strict=True
+    )

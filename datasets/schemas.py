@@ -75,7 +75,15 @@ EPOCH_SECONDS: dict[str, tuple[str, ...]] = {
 }
 
 _NETFLOW_SRC = {"srcaddr", "srcip", "sourceip", "ipv4srcaddr", "sa", "saddr", "src"}
-_NETFLOW_DST = {"dstaddr", "dstip", "destinationip", "ipv4dstaddr", "da", "daddr", "dst"}
+_NETFLOW_DST = {
+    "dstaddr",
+    "dstip",
+    "destinationip",
+    "ipv4dstaddr",
+    "da",
+    "daddr",
+    "dst",
+}
 _NETFLOW_VOLUME = {"bytes", "inbytes", "dbytes", "doctets", "octets", "packets",
                    "inpkts", "dpkts", "ibyt", "ipkt", "pkts"}  # fmt: skip
 _OD_PAIR = re.compile(r".+->.+")
@@ -131,7 +139,9 @@ def detect_schema(columns: list[str]) -> str | None:
         return "nsl-kdd" if "difficulty" in names else "kdd99"
     if {"id.orig_h", "id.resp_h", "uid"} <= names:
         return "zeek-conn"
-    if "flowduration" in norm and ({"totalfwdpackets", "totfwdpkts", "totalfwdpacket"} & norm):
+    if "flowduration" in norm and (
+        {"totalfwdpackets", "totfwdpkts", "totalfwdpacket"} & norm
+    ):
         return "cicids"
     if {"srcip", "sport", "dstip", "dsport", "sbytes", "dbytes"} <= norm:
         return "unsw-nb15"

@@ -119,51 +119,69 @@ def flows_to_traffic_matrix(
     [100.0, 50.0]
     """
     if not by or any(part not in ("src", "dst") for part in by):
-        raise DatasetError(f"{name}: --by must be 'src,dst', 'src' or 'dst', got "
-                           f"{','.join(by)!r}")
+        raise DatasetError(
+            f"{name}: --by must be 'src,dst', 'src' or 'dst', got {','.join(by)!r}"
+        )
     try:
         freq = pd.tseries.frequencies.to_offset(bin)
         pd.Timedelta(freq)
     except (ValueError, TypeError) as exc:
-        raise DatasetError(f"{name}: '{bin}' is not a bin width; use e.g. 5min, 15min, "
-                           "1h") from exc
+        raise DatasetError(
+            f"{name}: '{bin}' is not a bin width; use e.g. 5min, 15min, 1h"
+        ) from exc
     if spec is None:
         spec = infer_roles(flows)
     notes: list[str] = []
-    time_column = time_column or _pick(flows, spec, "timestamp", (), name, "time",
-                                       option="--time-column")
+    time_column = time_column or _pick(
+        flows, spec, "timestamp", (), name, "time", option="--time-column"
+    )
     times = _as_utc(flows[time_column], time_column, name)
     endpoints = {}
     if "src" in by:
-        endpoints["src"] = src_column or _pick(flows, spec, "ip", _SRC_HINTS, name,
-                                               "source address", option="--src-column")
+        endpoints["src"] = src_column or _pick(
+            flows, spec, "ip", _SRC_HINTS, name, "source address", option="--src-column"
+        )
     if "dst" in by:
-        endpoints["dst"] = dst_column or _pick(flows, spec, "ip", _DST_HINTS, name,
-                                               "destination address",
-                                               option="--dst-column",
-                                               exclude=endpoints.get("src"))
+        endpoints["dst"] = dst_column or _pick(
+            flows,
+            spec,
+            "ip",
+            _DST_HINTS,
+            name,
+            "destination address",
+            option="--dst-column",
+            exclude=endpoints.get("src"),
+        )
     volume, value_text = _volume(flows, value, name)
 
-    keys = {part: _group_addresses(flows[column], prefix) for part, column in
-            endpoints.items()}
+    keys = {
+        part: _group_addresses(flows[column], prefix)
+        for part, column in endpoints.items()
+    }
     valid = times.notna().to_numpy() & np.isfinite(volume)
     for key in keys.values():
         valid &= key.notna().to_numpy()
     n_dropped = int((~valid).sum())
     if n_dropped:
-        notes.append(f"Left out {n_dropped} flow(s) without a time, address or finite "
-                     f"{value_text}.")
+        notes.append(
+            f"Left out {n_dropped} flow(s) without a time, address or finite "
+            f"{value_text}."
+        )
     if not valid.any():
-        raise DatasetError(f"{name}: no flow has a time, addresses and a {value_text}; "
-                           "check the columns")
+        raise DatasetError(
+            f"{name}: no flow has a time, addresses and a {value_text}; "
+            "check the columns"
+        )
     group = keys[by[0]][valid].astype(str)
     if len(by) == 2:
         group = group + PAIR_SEPARATOR + keys[by[1]][valid].astype(str)
     bins = times[valid].dt.floor(freq)
-    long = pd.DataFrame({"time": bins.to_numpy(), "group": group.to_numpy(),
-                         "value": volume[valid]})
-    matrix = long.pivot_table(index="time", columns="group", values="value",
-                              aggfunc="sum", fill_value=0.0)
+    long = pd.DataFrame(
+        {"time": bins.to_numpy(), "group": group.to_numpy(), "value": volume[valid]}
+    )
+    matrix = long.pivot_table(
+        index="time", columns="group", values="value", aggfunc="sum", fill_value=0.0
+    )
     grid = pd.date_range(bins.min(), bins.max(), freq=freq)
     matrix = matrix.reindex(grid, fill_value=0.0).astype(np.float64)
     matrix = matrix.reindex(sorted(matrix.columns), axis=1)
@@ -175,13 +193,18 @@ def flows_to_traffic_matrix(
         y = label_to_y(flows, spec)[valid]
         flagged = pd.Series(y, index=bins.index).groupby(bins.to_numpy()).max()
         result["label"] = flagged.reindex(grid, fill_value=0).to_numpy().astype(int)
-        notes.append(f"label = 1 in the {int(result['label'].sum())} bin(s) holding a "
-                     f"flow labelled anomalous by '{spec.label_column}'.")
+        notes.append(
+            f"label = 1 in the {int(result['label'].sum())} bin(s) holding a "
+            f"flow labelled anomalous by '{spec.label_column}'."
+        )
     where = "hosts" if prefix is None else f"/{prefix} networks (IPv6: /64)"
-    notes.insert(0, f"Aggregated {int(valid.sum())} flows into {len(grid)} bins of "
-                    f"{bin} x {matrix.shape[1]} {'-'.join(by)} groups of {where}; "
-                    f"value = {value_text}; time from '{time_column}', addresses from "
-                    f"{', '.join(repr(c) for c in endpoints.values())}.")
+    notes.insert(
+        0,
+        f"Aggregated {int(valid.sum())} flows into {len(grid)} bins of "
+        f"{bin} x {matrix.shape[1]} {'-'.join(by)} groups of {where}; "
+        f"value = {value_text}; time from '{time_column}', addresses from "
+        f"{', '.join(repr(c) for c in endpoints.values())}.",
+    )
     result.attrs["notes"] = notes
     logger.debug(notes[0])
     return result
@@ -190,9 +213,17 @@ def flows_to_traffic_matrix(
 def _pick(flows, spec, role, hints, name, what, option, exclude=None) -> str:
     """The column with ``role``, preferring names containing one of ``hints``."""
     candidates = [c for c, r in spec.roles.items() if r == role and c != exclude]
+    if role == "ip":
+        # A constant address column (one host) still names an endpoint.
+        candidates += [
+            c
+            for c, r in spec.roles.items()
+            if r in ("constant", "id", "text") and c != exclude and _holds_ips(flows[c])
+        ]
     if role == "timestamp" and not candidates:
-        candidates = [c for c in flows.columns
-                      if pd.api.types.is_datetime64_any_dtype(flows[c])]
+        candidates = [
+            c for c in flows.columns if pd.api.types.is_datetime64_any_dtype(flows[c])
+        ]
     for hint in hints:
         for column in candidates:
             norm = normalise_name(column)
@@ -200,9 +231,23 @@ def _pick(flows, spec, role, hints, name, what, option, exclude=None) -> str:
                 return column
     if candidates:
         return candidates[0]
-    raise DatasetError(f"{name}: no {what} column found (roles: "
-                       f"{', '.join(f'{c}={r}' for c, r in list(spec.roles.items())[:10])}"
-                       f"); name it with {option} or check the file")
+    raise DatasetError(
+        f"{name}: no {what} column found (roles: "
+        f"{', '.join(f'{c}={r}' for c, r in list(spec.roles.items())[:10])}"
+        f"); name it with {option} or check the file"
+    )
+
+
+def _holds_ips(series: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(series) or series.isna().all():
+        return False
+    sample = series.dropna().astype(str).iloc[:50]
+    try:
+        for value in sample:
+            ipaddress.ip_address(value.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _as_utc(series: pd.Series, column: str, name: str) -> pd.Series:
@@ -211,12 +256,16 @@ def _as_utc(series: pd.Series, column: str, name: str) -> pd.Series:
     if pd.api.types.is_datetime64_dtype(series):
         return series.dt.tz_localize("UTC")
     if pd.api.types.is_numeric_dtype(series):
-        return pd.Series(pd.to_datetime(series.to_numpy(dtype=float) * 1e6, unit="us",
-                                        utc=True), index=series.index)
+        return pd.Series(
+            pd.to_datetime(series.to_numpy(dtype=float) * 1e6, unit="us", utc=True),
+            index=series.index,
+        )
     parsed = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
     if parsed.notna().mean() < 0.5:
-        raise DatasetError(f"{name}: column '{column}' does not hold times; name the "
-                           "time column explicitly")
+        raise DatasetError(
+            f"{name}: column '{column}' does not hold times; name the "
+            "time column explicitly"
+        )
     return parsed
 
 
@@ -226,20 +275,25 @@ def _volume(flows: pd.DataFrame, value: str, name: str) -> tuple[np.ndarray, str
     if value in flows.columns:
         column = flows[value]
         if not pd.api.types.is_numeric_dtype(column):
-            raise DatasetError(f"{name}: column '{value}' is not numeric; choose a "
-                               "byte or packet count column for --value")
+            raise DatasetError(
+                f"{name}: column '{value}' is not numeric; choose a "
+                "byte or packet count column for --value"
+            )
         return column.to_numpy(dtype=np.float64, na_value=np.nan), f"'{value}'"
     if value not in _VOLUME_COLUMNS:
-        raise DatasetError(f"{name}: --value must be bytes, packets, flows or a column "
-                           f"name; no column '{value}'")
+        raise DatasetError(
+            f"{name}: --value must be bytes, packets, flows or a column "
+            f"name; no column '{value}'"
+        )
     for group in _VOLUME_COLUMNS[value]:
         if all(c in flows.columns for c in group):
             total = np.zeros(len(flows))
             for column in group:
                 total += flows[column].to_numpy(dtype=np.float64, na_value=np.nan)
             return total, f"{value} ({' + '.join(group)})"
-    raise DatasetError(f"{name}: no {value} column found; pass the column name with "
-                       "--value COLUMN")
+    raise DatasetError(
+        f"{name}: no {value} column found; pass the column name with --value COLUMN"
+    )
 
 
 def _group_addresses(series: pd.Series, prefix: int | None) -> pd.Series:
@@ -317,8 +371,10 @@ def synth_traffic_matrix(
     if n_nodes < 3:
         raise ValueError(f"n_nodes must be at least 3, got {n_nodes}")
     if days < 1 or bin_minutes < 1 or 1440 % bin_minutes:
-        raise ValueError("days must be >= 1 and bin_minutes must divide 1440, got "
-                         f"days={days}, bin_minutes={bin_minutes}")
+        raise ValueError(
+            "days must be >= 1 and bin_minutes must divide 1440, got "
+            f"days={days}, bin_minutes={bin_minutes}"
+        )
     rng = np.random.default_rng(seed)
     per_day = 1440 // bin_minutes
     n_bins = days * per_day
@@ -338,24 +394,50 @@ def synth_traffic_matrix(
 
     anomalies = []
     slots = _spread_starts(rng, n_bins, 4, longest=18)
-    victim_pair = int(rng.choice(np.argsort(means)[len(means) // 4: len(means) // 2]))
-    anomalies.append(InjectedAnomaly(
-        "ddos", (pairs[victim_pair],), slots[0], 6,
-        f"{pairs[victim_pair]} carries 20x its mean"))
+    victim_pair = int(rng.choice(np.argsort(means)[len(means) // 4 : len(means) // 2]))
+    anomalies.append(
+        InjectedAnomaly(
+            "ddos",
+            (pairs[victim_pair],),
+            slots[0],
+            6,
+            f"{pairs[victim_pair]} carries 20x its mean",
+        )
+    )
     down = int(rng.integers(n_nodes))
-    anomalies.append(InjectedAnomaly(
-        "outage", tuple(pairs[down * n_nodes + j] for j in range(n_nodes)), slots[1], 12,
-        f"node {nodes[down]} sends nothing"))
+    anomalies.append(
+        InjectedAnomaly(
+            "outage",
+            tuple(pairs[down * n_nodes + j] for j in range(n_nodes)),
+            slots[1],
+            12,
+            f"node {nodes[down]} sends nothing",
+        )
+    )
     origin = int(rng.integers(n_nodes))
-    src_j, dst_j = rng.choice([j for j in range(n_nodes) if j != origin], 2, replace=False)
+    src_j, dst_j = rng.choice(
+        [j for j in range(n_nodes) if j != origin], 2, replace=False
+    )
     moved_from, moved_to = origin * n_nodes + int(src_j), origin * n_nodes + int(dst_j)
-    anomalies.append(InjectedAnomaly(
-        "shift", (pairs[moved_from], pairs[moved_to]), slots[2], 18,
-        f"80 % of {pairs[moved_from]} moves to {pairs[moved_to]}"))
+    anomalies.append(
+        InjectedAnomaly(
+            "shift",
+            (pairs[moved_from], pairs[moved_to]),
+            slots[2],
+            18,
+            f"80 % of {pairs[moved_from]} moves to {pairs[moved_to]}",
+        )
+    )
     scanner = int(rng.integers(n_nodes))
-    anomalies.append(InjectedAnomaly(
-        "scan", tuple(pairs[scanner * n_nodes + j] for j in range(n_nodes)), slots[3], 3,
-        f"{nodes[scanner]} probes every destination"))
+    anomalies.append(
+        InjectedAnomaly(
+            "scan",
+            tuple(pairs[scanner * n_nodes + j] for j in range(n_nodes)),
+            slots[3],
+            3,
+            f"{nodes[scanner]} probes every destination",
+        )
+    )
 
     truth_rows = []
     clean = volumes.copy()
@@ -374,12 +456,15 @@ def synth_traffic_matrix(
             volumes[window, columns] += 6 * np.median(means)
         for b in range(anomaly.start, anomaly.start + anomaly.n_bins):
             for c in columns:
-                truth_rows.append((times[b], b, pairs[c], anomaly.kind, round(clean[b, c])))
+                truth_rows.append(
+                    (times[b], b, pairs[c], anomaly.kind, round(clean[b, c]))
+                )
 
     matrix = pd.DataFrame(np.round(volumes), columns=pairs)
     matrix.insert(0, "time", times)
-    truth = pd.DataFrame(truth_rows, columns=["time", "bin", "pair", "anomaly",
-                                              "expected"])
+    truth = pd.DataFrame(
+        truth_rows, columns=["time", "bin", "pair", "anomaly", "expected"]
+    )
     label = np.zeros(n_bins, dtype=int)
     label[truth["bin"].unique()] = 1
     matrix["label"] = label
@@ -387,13 +472,16 @@ def synth_traffic_matrix(
     return matrix, truth
 
 
-def _spread_starts(rng: np.random.Generator, n_bins: int, count: int,
-                   longest: int) -> list[int]:
+def _spread_starts(
+    rng: np.random.Generator, n_bins: int, count: int, longest: int
+) -> list[int]:
     """Start bins for ``count`` events, one per equal slice, never overlapping."""
     width = n_bins // count
     if width <= longest:
-        raise ValueError(f"{n_bins} bins are too few for {count} anomalies of up to "
-                         f"{longest} bins; use more days")
+        raise ValueError(
+            f"{n_bins} bins are too few for {count} anomalies of up to "
+            f"{longest} bins; use more days"
+        )
     return [int(k * width + rng.integers(0, width - longest)) for k in range(count)]
 
 
@@ -409,7 +497,9 @@ def keep_top(matrix: pd.DataFrame, top: int) -> pd.DataFrame:
     """
     if top < 1:
         raise DatasetError(f"--top must be at least 1, got {top}")
-    cells = od_cells(matrix) or [c for c in matrix.columns if c not in ("time", "label")]
+    cells = od_cells(matrix) or [
+        c for c in matrix.columns if c not in ("time", "label")
+    ]
     if len(cells) <= top:
         return matrix
     ranked = matrix[cells].sum().sort_values(ascending=False, kind="stable").index
@@ -418,7 +508,8 @@ def keep_top(matrix: pd.DataFrame, top: int) -> pd.DataFrame:
     position = list(result.columns).index(kept[-1]) + 1
     result.insert(position, "other", matrix[rest].sum(axis=1))
     result.attrs = dict(matrix.attrs)
-    result.attrs["notes"] = [*matrix.attrs.get("notes", []),
-                             f"Kept the {top} largest groups; {len(rest)} others summed "
-                             "into 'other'."]
+    result.attrs["notes"] = [
+        *matrix.attrs.get("notes", []),
+        f"Kept the {top} largest groups; {len(rest)} others summed into 'other'.",
+    ]
     return result

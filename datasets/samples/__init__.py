@@ -83,5 +83,6 @@ def sample_path(key: str) -> Path:
     try:
         return _HERE / SAMPLES[key].filename
     except KeyError:
-        raise DatasetError(f"no bundled sample '{key}'; choose one of "
-                           f"{', '.join(SAMPLES)}") from None
+        raise DatasetError(
+            f"no bundled sample '{key}'; choose one of {', '.join(SAMPLES)}"
+        ) from None

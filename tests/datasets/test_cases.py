@@ -51,7 +51,13 @@ def test_case05_duplicate_headers_keep_every_column():
     frame = table.frame
     assert frame.shape[1] == 5
     assert len(set(frame.columns)) == 5
-    assert list(frame.columns) == ["bytes", "packets", "bytes.2", "bytes.1", "packets.1"]
+    assert list(frame.columns) == [
+        "bytes",
+        "packets",
+        "bytes.2",
+        "bytes.1",
+        "packets.1",
+    ]
     assert frame.sum().tolist() == [100, 200, 300, 400, 500]
     assert sum("repeats the name" in note for note in table.notes) == 2
     assert prepare(frame, spec).X.sum(axis=0).tolist() == [100, 200, 300, 400, 500]
@@ -149,8 +155,15 @@ def test_case23_formulas_are_read_as_literal_text():
     assert spec.feature_columns == ["bytes", "delta"]
 
 
-ZEEK_FEATURES = ["duration", "orig_bytes", "resp_bytes", "orig_pkts", "orig_ip_bytes",
-                 "resp_pkts", "resp_ip_bytes"]
+ZEEK_FEATURES = [
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+]
 
 
 @pytest.mark.parametrize("missing, n_scored", [("impute", 60), ("drop", 56)])
@@ -173,15 +186,23 @@ def test_case30_zeek_conn_log(missing, n_scored):
     assert with_role(spec, "ip") == ["id.orig_h", "id.resp_h"]
     assert ":" in frame["id.orig_h"][4]
     assert with_role(spec, "port") == ["id.orig_p", "id.resp_p"]
-    assert with_role(spec, "categorical") == ["proto", "service", "conn_state", "history"]
+    assert with_role(spec, "categorical") == [
+        "proto",
+        "service",
+        "conn_state",
+        "history",
+    ]
     assert spec.roles["missed_bytes"] == "constant"
     assert spec.roles["ts"] == "timestamp"
     assert spec.feature_columns == ZEEK_FEATURES
     prepared = prepare(frame, spec, missing=missing)
     assert prepared.X.shape[0] == n_scored
     assert prepared.missing_rows.tolist() == [7, 19, 33, 52]
-    only_numeric = prepare(frame, spec.with_roles(
-        {c: "text" for c in spec.categorical_columns}), missing=missing)
+    only_numeric = prepare(
+        frame,
+        spec.with_roles({c: "text" for c in spec.categorical_columns}),
+        missing=missing,
+    )
     assert only_numeric.feature_names == ZEEK_FEATURES
 
 
@@ -193,8 +214,11 @@ def test_case32_cicids_header_spaces_and_duplicate_column():
     # "columns 9 and 13" count from 1.
     assert list(frame.columns[[8, 12]]) == ["Fwd Header Length", "Fwd Header Length.1"]
     assert (frame["Fwd Header Length"] == frame["Fwd Header Length.1"]).all()
-    assert frame["Label"].value_counts().to_dict() == {"BENIGN": 78, "DoS Hulk": 1,
-                                                      "PortScan": 1}
+    assert frame["Label"].value_counts().to_dict() == {
+        "BENIGN": 78,
+        "DoS Hulk": 1,
+        "PortScan": 1,
+    }
     assert spec.roles["Destination Port"] == "port"
     assert spec.label_column == "Label"
     prepared = prepare(frame, spec)
@@ -204,8 +228,17 @@ def test_case32_cicids_header_spaces_and_duplicate_column():
     assert frame["Destination Port"][44] == 64999
 
 
-UNSW_FEATURES = ["dur", "sbytes", "dbytes", "sttl", "dttl", "Sload", "Dload", "Spkts",
-                 "Dpkts"]
+UNSW_FEATURES = [
+    "dur",
+    "sbytes",
+    "dbytes",
+    "sttl",
+    "dttl",
+    "Sload",
+    "Dload",
+    "Spkts",
+    "Dpkts",
+]
 
 
 @pytest.mark.parametrize("missing", ["impute", "drop"])
@@ -219,8 +252,11 @@ def test_case35_unsw_hex_ports_dashes_and_sparse_columns(missing):
     assert np.flatnonzero(frame["sport"].isna()).tolist() == [29, 57]
     assert (frame["service"] == "-").sum() == 31
     assert with_role(spec, "port") == ["sport", "dsport"]
-    for column, n_missing in [("ct_flw_http_mthd", 60), ("is_ftp_login", 60),
-                              ("ct_ftp_cmd", 60)]:
+    for column, n_missing in [
+        ("ct_flw_http_mthd", 60),
+        ("is_ftp_login", 60),
+        ("ct_ftp_cmd", 60),
+    ]:
         assert int(frame[column].isna().sum()) == n_missing
         assert spec.roles[column] == "empty"
         assert "75 %" in spec.reasons[column]
@@ -234,9 +270,17 @@ def test_case35_unsw_hex_ports_dashes_and_sparse_columns(missing):
     prepared = prepare(frame, spec, missing=missing)
     assert prepared.X.shape[0] == 80
     assert "service=-" in prepared.feature_names
-    imputed = prepare(frame, spec.with_roles(
-        {"ct_flw_http_mthd": "feature", "is_ftp_login": "feature",
-         "ct_ftp_cmd": "feature"}), missing="impute")
+    imputed = prepare(
+        frame,
+        spec.with_roles(
+            {
+                "ct_flw_http_mthd": "feature",
+                "is_ftp_login": "feature",
+                "ct_ftp_cmd": "feature",
+            }
+        ),
+        missing="impute",
+    )
     assert imputed.X.shape == (80, prepared.X.shape[1] + 3)
 
 
@@ -250,7 +294,18 @@ def test_case37_nfdump_footer_is_dropped_and_cross_checked():
     assert frame["ts"].notna().all() and frame["ts"].iloc[39].year == 2019
     constant = with_role(spec, "constant")
     assert len(constant) == 36
-    for column in ["in", "out", "ismc", "odmc", "mpls1", "mpls10", "cl", "sl", "al", "ra"]:
+    for column in [
+        "in",
+        "out",
+        "ismc",
+        "odmc",
+        "mpls1",
+        "mpls10",
+        "cl",
+        "sl",
+        "al",
+        "ra",
+    ]:
         assert column in constant
     assert with_role(spec, "timestamp") == ["ts", "te", "tr"]
     assert (frame["ts"] == frame["te"]).sum() == 24

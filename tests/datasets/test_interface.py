@@ -33,8 +33,9 @@ def test_preprocessing_round_trips_through_json():
     spec = infer_roles(table.frame, schema=table.schema)
     again = Preprocessing.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec
-    np.testing.assert_array_equal(prepare(table.frame, again).X,
-                                  prepare(table.frame, spec).X)
+    np.testing.assert_array_equal(
+        prepare(table.frame, again).X, prepare(table.frame, spec).X
+    )
 
 
 def test_upload_object_with_getvalue_is_read():

@@ -26,19 +26,33 @@ def zipped(members):
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("data, name, message", [
-    (zipped(["[Content_Types].xml", "xl/workbook.xml"]), "cardio.xlsx",
-     "cardio.xlsx: this is an Excel workbook, not CSV; save it as CSV"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "old.xls", "old Excel workbook"),
-    (zipped(["data.csv"]), "data.zip", "zip archive; unzip it"),
-    (b"\xd4\xc3\xb2\xa1" + bytes(40), "capture.pcap", "packet capture"),
-    (b"%PDF-1.7\n", "report.pdf", "PDF document"),
-    (bytes(range(256)) * 4, "blob.bin", "binary file, not text"),
-    (b"", "empty.csv", "the file is empty"),
-    (b"a,b,c\n", "header.csv", "header but no data rows"),
-    (b"a,b,c\n1,2,3\n4,5\n6,7,8\n", "ragged.csv", "line 3 has 2 fields but the header has 3"),
-    (b"\x1f\x8bnot really gzip", "broken.csv.gz", "compressed file is damaged"),
-])
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (
+            zipped(["[Content_Types].xml", "xl/workbook.xml"]),
+            "cardio.xlsx",
+            "cardio.xlsx: this is an Excel workbook, not CSV; save it as CSV",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64),
+            "old.xls",
+            "old Excel workbook",
+        ),
+        (zipped(["data.csv"]), "data.zip", "zip archive; unzip it"),
+        (b"\xd4\xc3\xb2\xa1" + bytes(40), "capture.pcap", "packet capture"),
+        (b"%PDF-1.7\n", "report.pdf", "PDF document"),
+        (bytes(range(256)) * 4, "blob.bin", "binary file, not text"),
+        (b"", "empty.csv", "the file is empty"),
+        (b"a,b,c\n", "header.csv", "header but no data rows"),
+        (
+            b"a,b,c\n1,2,3\n4,5\n6,7,8\n",
+            "ragged.csv",
+            "line 3 has 2 fields but the header has 3",
+        ),
+        (b"\x1f\x8bnot really gzip", "broken.csv.gz", "compressed file is damaged"),
+    ],
+)
 def test_unreadable_files_are_refused_with_name_and_fix(data, name, message):
     with pytest.raises(DatasetError, match=message.replace("(", r"\(")) as info:
         load_table(data, name=name)
@@ -49,7 +63,9 @@ def test_size_limit_is_explicit(monkeypatch, tmp_path):
     monkeypatch.setattr(datasets.reading, "MAX_UPLOAD_MB", 1)
     big = tmp_path / "big.csv"
     big.write_bytes(b"a,b\n" + b"1,2\n" * 300_000)
-    with pytest.raises(DatasetError, match=r"big.csv: the file is 1 MB, above the 1 MB"):
+    with pytest.raises(
+        DatasetError, match=r"big.csv: the file is 1 MB, above the 1 MB"
+    ):
         load_table(big)
     with pytest.raises(DatasetError, match="unpacks to"):
         load_table(gzip.compress(big.read_bytes()), name="big.csv.gz")
@@ -62,24 +78,31 @@ def test_missing_path_is_named():
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig"])
 def test_utf16_and_bom_files_are_decoded(encoding):
-    table = load_table("name,value\nZürich,1.5\nMalmö,2\n".encode(encoding), name="u.csv")
+    table = load_table(
+        "name,value\nZürich,1.5\nMalmö,2\n".encode(encoding), name="u.csv"
+    )
     assert table.frame["name"].tolist() == ["Zürich", "Malmö"]
     assert table.frame["value"].tolist() == [1.5, 2.0]
 
 
 def test_cyrillic_code_page_is_not_read_as_western():
-    text = ("имя,город,t\nИван,Москва,1\nПётр,Санкт-Петербург,2\n"
-            "Анна,Новосибирск,3\nОльга,Екатеринбург,4\n")
+    text = (
+        "имя,город,t\nИван,Москва,1\nПётр,Санкт-Петербург,2\n"
+        "Анна,Новосибирск,3\nОльга,Екатеринбург,4\n"
+    )
     table = load_table(text.encode("cp1251"), name="ru.csv")
     assert table.frame["город"].tolist()[:2] == ["Москва", "Санкт-Петербург"]
 
 
-@pytest.mark.parametrize("data, name, columns", [
-    (b"a\tb\n1\t2\n", "x.tsv", ["a", "b"]),
-    (b"a|b|c\n1|2|3\n4|5|6\n", "x.txt", ["a", "b", "c"]),
-    (b"a,b\r\n1,2\r\n3,4\r\n", "crlf.csv", ["a", "b"]),
-    (b",a,\n1,2,3\n", "blank.csv", ["column_1", "a", "column_3"]),
-])
+@pytest.mark.parametrize(
+    "data, name, columns",
+    [
+        (b"a\tb\n1\t2\n", "x.tsv", ["a", "b"]),
+        (b"a|b|c\n1|2|3\n4|5|6\n", "x.txt", ["a", "b", "c"]),
+        (b"a,b\r\n1,2\r\n3,4\r\n", "crlf.csv", ["a", "b"]),
+        (b",a,\n1,2,3\n", "blank.csv", ["column_1", "a", "column_3"]),
+    ],
+)
 def test_delimiters_and_names(data, name, columns):
     assert list(load_table(data, name=name).frame.columns) == columns
 
@@ -105,16 +128,21 @@ def test_quoted_thousands_separators_are_numbers():
 
 
 def test_mixed_utc_offsets_are_parsed_to_utc():
-    data = (b"t,v\n2024-01-01T10:00:00+01:00,1\n2024-01-01T09:30:00Z,2\n"
-            b"2024-01-01 04:00:00-05:00,3\n")
+    data = (
+        b"t,v\n2024-01-01T10:00:00+01:00,1\n2024-01-01T09:30:00Z,2\n"
+        b"2024-01-01 04:00:00-05:00,3\n"
+    )
     times = load_table(data, name="tz.csv").frame["t"]
-    assert times.tolist() == [pd.Timestamp(f"2024-01-01 {t}", tz="UTC")
-                              for t in ("09:00", "09:30", "09:00")]
+    assert times.tolist() == [
+        pd.Timestamp(f"2024-01-01 {t}", tz="UTC") for t in ("09:00", "09:30", "09:00")
+    ]
 
 
 def test_headerless_kdd99_gets_standard_names():
-    row = ("0,tcp,http,SF,181,5450,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,8,8,0.00,0.00,0.00,"
-           "0.00,1.00,0.00,0.00,9,9,1.00,0.00,0.11,0.00,0.00,0.00,0.00,0.00,{}.\n")
+    row = (
+        "0,tcp,http,SF,181,5450,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,8,8,0.00,0.00,0.00,"
+        "0.00,1.00,0.00,0.00,9,9,1.00,0.00,0.11,0.00,0.00,0.00,0.00,0.00,{}.\n"
+    )
     table = load_table((row.format("normal") + row.format("smurf")).encode(), name="k")
     assert table.schema == "kdd99"
     assert list(table.frame.columns) == [*KDD_FEATURES, "attack"]
@@ -140,7 +168,9 @@ def test_file_like_without_getvalue_is_read():
 
 
 def test_no_streamlit_import_anywhere_in_datasets():
-    code = ("import sys, datasets, datasets.reading, datasets.roles, datasets.prepare, "
-            "datasets.traffic, datasets.samples, datasets.schemas, datasets.make_samples, "
-            "datasets.__main__; assert 'streamlit' not in sys.modules")
+    code = (
+        "import sys, datasets, datasets.reading, datasets.roles, datasets.prepare, "
+        "datasets.traffic, datasets.samples, datasets.schemas, datasets.make_samples, "
+        "datasets.__main__; assert 'streamlit' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)

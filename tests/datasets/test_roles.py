@@ -13,42 +13,58 @@ from datasets import DatasetError, Preprocessing, infer_roles, prepare
 def flows():
     rng = np.random.default_rng(0)
     n = 40
-    return pd.DataFrame({
-        "flow_id": [f"f{i}" for i in range(n)],
-        "src_ip": [f"10.0.0.{i % 7}" for i in range(n)],
-        "Dst Port": rng.choice([80, 443, 53], n),
-        "proto": rng.choice(["tcp", "udp"], n),
-        "bytes": rng.integers(100, 10_000, n),
-        "duration": rng.random(n),
-        "start": rng.integers(1_700_000_000, 1_700_100_000, n),
-        "host_name": [f"host-{i}.example" for i in range(n)],
-        "big_text": [f"t{i % 25}" for i in range(n)],
-        "Label": ["BENIGN"] * 35 + ["DDoS"] * 5,
-    })
+    return pd.DataFrame(
+        {
+            "flow_id": [f"f{i}" for i in range(n)],
+            "src_ip": [f"10.0.0.{i % 7}" for i in range(n)],
+            "Dst Port": rng.choice([80, 443, 53], n),
+            "proto": rng.choice(["tcp", "udp"], n),
+            "bytes": rng.integers(100, 10_000, n),
+            "duration": rng.random(n),
+            "start": rng.integers(1_700_000_000, 1_700_100_000, n),
+            "host_name": [f"host-{i}.example" for i in range(n)],
+            "big_text": [f"t{i % 25}" for i in range(n)],
+            "Label": ["BENIGN"] * 35 + ["DDoS"] * 5,
+        }
+    )
 
 
 def test_roles_of_a_generic_flow_table(flows):
     spec = infer_roles(flows)
     assert spec.roles == {
-        "flow_id": "id", "src_ip": "ip", "Dst Port": "port", "proto": "categorical",
-        "bytes": "feature", "duration": "feature", "start": "timestamp",
-        "host_name": "id", "big_text": "text", "Label": "label",
+        "flow_id": "id",
+        "src_ip": "ip",
+        "Dst Port": "port",
+        "proto": "categorical",
+        "bytes": "feature",
+        "duration": "feature",
+        "start": "timestamp",
+        "host_name": "id",
+        "big_text": "text",
+        "Label": "label",
     }
     assert "more than 20" in spec.reasons["big_text"]
     prepared = prepare(flows, spec)
-    assert prepared.feature_names == ["bytes", "duration", "proto=tcp", "proto=udp"] or \
-        prepared.feature_names == ["bytes", "duration", "proto=udp", "proto=tcp"]
+    assert prepared.feature_names == [
+        "bytes",
+        "duration",
+        "proto=tcp",
+        "proto=udp",
+    ] or prepared.feature_names == ["bytes", "duration", "proto=udp", "proto=tcp"]
     assert prepared.y_true.tolist() == [0] * 35 + [1] * 5
     assert prepared.X[:, 2:].sum(axis=1).tolist() == [1.0] * 40
 
 
-@pytest.mark.parametrize("values, expected", [
-    ([0, 1, 0, 0], [0, 1, 0, 0]),
-    ([True, False, False, True], [1, 0, 0, 1]),
-    (["false", "true", "false", "false"], [0, 1, 0, 0]),
-    (["normal", "neptune", "smurf", "normal"], [0, 1, 1, 0]),
-    (["BENIGN", "PortScan", "BENIGN", "BENIGN"], [0, 1, 0, 0]),
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([0, 1, 0, 0], [0, 1, 0, 0]),
+        ([True, False, False, True], [1, 0, 0, 1]),
+        (["false", "true", "false", "false"], [0, 1, 0, 0]),
+        (["normal", "neptune", "smurf", "normal"], [0, 1, 1, 0]),
+        (["BENIGN", "PortScan", "BENIGN", "BENIGN"], [0, 1, 0, 0]),
+    ],
+)
 def test_label_forms_map_to_one_for_anomaly(values, expected):
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.5, 4.0], "label": values})
     spec = infer_roles(frame)
@@ -59,8 +75,9 @@ def test_label_forms_map_to_one_for_anomaly(values, expected):
 
 
 def test_explicit_label_must_exist_and_be_binary():
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0.0, 5.0, 7.0],
-                          "outcome": ["a", "b", "c"]})
+    frame = pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0], "y": [0.0, 5.0, 7.0], "outcome": ["a", "b", "c"]}
+    )
     with pytest.raises(DatasetError, match="'lable'.*does not exist.*did you mean"):
         infer_roles(frame.rename(columns={"y": "label"}), label="lable")
     with pytest.raises(DatasetError, match="0/1"):
@@ -70,8 +87,9 @@ def test_explicit_label_must_exist_and_be_binary():
 
 
 def test_truth_columns_never_become_features():
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "digit": [0, 3, 0, 7],
-                          "label": [0, 1, 0, 1]})
+    frame = pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0, 4.0], "digit": [0, 3, 0, 7], "label": [0, 1, 0, 1]}
+    )
     spec = infer_roles(frame)
     assert spec.roles["digit"] == "truth"
     assert prepare(frame, spec).feature_names == ["x"]
@@ -96,8 +114,7 @@ def test_overrides_are_validated_and_json_round_trips(flows):
 
 
 def test_label_override_moves_the_old_label_aside():
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": [0, 1, 0],
-                          "other": [1, 0, 0]})
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": [0, 1, 0], "other": [1, 0, 0]})
     spec = infer_roles(frame).with_roles({"other": "label"})
     assert spec.label_column == "other" and spec.roles["label"] == "truth"
     assert prepare(frame, spec).y_true.tolist() == [1, 0, 0]
@@ -119,8 +136,12 @@ def test_prepare_refuses_without_features_and_when_drop_leaves_too_few():
     text_only = pd.DataFrame({"a": ["x", "y", "z"]})
     with pytest.raises(DatasetError, match="t.csv: no usable feature column"):
         prepare(text_only, infer_roles(text_only), name="t.csv")
-    holes = pd.DataFrame({"a": [1.0, np.nan, 3.0, np.nan], "b": [np.nan, 2.0, 5.0, 1.0]})
-    with pytest.raises(DatasetError, match="leave 1 of 4 rows; choose missing='impute'"):
+    holes = pd.DataFrame(
+        {"a": [1.0, np.nan, 3.0, np.nan], "b": [np.nan, 2.0, 5.0, 1.0]}
+    )
+    with pytest.raises(
+        DatasetError, match="leave 1 of 4 rows; choose missing='impute'"
+    ):
         prepare(holes, infer_roles(holes), missing="drop", name="h.csv")
     imputed = prepare(holes, infer_roles(holes), missing="impute")
     assert imputed.X.tolist() == [[1.0, 2.0], [2.0, 2.0], [3.0, 5.0], [2.0, 1.0]]
@@ -135,8 +156,13 @@ def test_prepare_does_not_modify_the_frame():
 
 
 def test_row_counter_is_an_identifier_and_mostly_empty_columns_are_excluded():
-    frame = pd.DataFrame({"n": range(1, 11), "x": np.linspace(0, 1, 10),
-                          "sparse": [1.0] + [np.nan] * 8 + [2.0]})
+    frame = pd.DataFrame(
+        {
+            "n": range(1, 11),
+            "x": np.linspace(0, 1, 10),
+            "sparse": [1.0] + [np.nan] * 8 + [2.0],
+        }
+    )
     spec = infer_roles(frame)
     assert spec.roles["n"] == "id"
     assert spec.roles["sparse"] == "empty" and "80 %" in spec.reasons["sparse"]

@@ -9,29 +9,44 @@ from hypothesis import strategies as st
 
 from datasets import load_table
 
-NAMES = ["bytes", "température", "Druck", "Flow Bytes/s", "naïve rate", "x0",
-         "pkts, total", 'say "hi"', "Zürich", "dur"]
+NAMES = [
+    "bytes",
+    "température",
+    "Druck",
+    "Flow Bytes/s",
+    "naïve rate",
+    "x0",
+    "pkts, total",
+    'say "hi"',
+    "Zürich",
+    "dur",
+]
 NULLISH = {"na", "nan", "null", "none", "n/a", "true", "false", "inf", "infinity"}
 
 floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
 texts = st.from_regex(r"[A-Za-zé][A-Za-zé ,;\"\n]{0,8}[A-Za-z]", fullmatch=True).filter(
-    lambda s: s.strip().lower() not in NULLISH)
+    lambda s: s.strip().lower() not in NULLISH
+)
 
 
 @st.composite
 def frames(draw):
     n_rows = draw(st.integers(1, 12))
     n_cols = draw(st.integers(1, 5))
-    names = draw(st.lists(st.sampled_from(NAMES), min_size=n_cols, max_size=n_cols,
-                          unique=True))
+    names = draw(
+        st.lists(st.sampled_from(NAMES), min_size=n_cols, max_size=n_cols, unique=True)
+    )
     data = {}
     for name in names:
         kinds = ["float", "float-nan", "int"] if n_cols > 1 else ["float", "int"]
         # A one-column row holding only a missing value is a blank line: skipped.
         kind = draw(st.sampled_from(kinds))
         if kind == "int":
-            values = draw(st.lists(st.integers(-10**12, 10**12), min_size=n_rows,
-                                   max_size=n_rows))
+            values = draw(
+                st.lists(
+                    st.integers(-(10**12), 10**12), min_size=n_rows, max_size=n_rows
+                )
+            )
             data[name] = np.array(values, dtype=np.int64)
         else:
             values = draw(st.lists(floats, min_size=n_rows, max_size=n_rows))
@@ -45,12 +60,21 @@ def frames(draw):
     return pd.DataFrame(data)
 
 
-VARIANTS = st.sampled_from([
-    (",", ".", "utf-8"), (";", ".", "utf-8"), ("\t", ".", "utf-8"),
-    (";", ",", "utf-8"), ("\t", ",", "utf-8"), (",", ".", "utf-8-sig"),
-    (";", ",", "utf-8-sig"), (",", ".", "utf-16"), ("\t", ".", "utf-16"),
-    (",", ".", "cp1252"), (";", ",", "cp1252"),
-])
+VARIANTS = st.sampled_from(
+    [
+        (",", ".", "utf-8"),
+        (";", ".", "utf-8"),
+        ("\t", ".", "utf-8"),
+        (";", ",", "utf-8"),
+        ("\t", ",", "utf-8"),
+        (",", ".", "utf-8-sig"),
+        (";", ",", "utf-8-sig"),
+        (",", ".", "utf-16"),
+        ("\t", ".", "utf-16"),
+        (",", ".", "cp1252"),
+        (";", ",", "cp1252"),
+    ]
+)
 QUOTING = st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_NONNUMERIC, csv.QUOTE_ALL])
 
 
@@ -63,8 +87,9 @@ def assert_same(original: pd.DataFrame, read: pd.DataFrame):
             assert got.astype(str).tolist() == expected.astype(str).tolist()
             continue
         assert pd.api.types.is_numeric_dtype(got), (name, got.dtype)
-        np.testing.assert_array_equal(got.to_numpy(dtype=float, na_value=np.nan),
-                                      expected.to_numpy(dtype=float))
+        np.testing.assert_array_equal(
+            got.to_numpy(dtype=float, na_value=np.nan), expected.to_numpy(dtype=float)
+        )
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,8 +97,13 @@ def assert_same(original: pd.DataFrame, read: pd.DataFrame):
 def test_csv_variants_round_trip(frame, variant, quoting):
     """Separator, decimal mark, quoting and encoding never change a value."""
     sep, decimal, encoding = variant
-    text = frame.to_csv(index=False, sep=sep, decimal=decimal, quoting=quoting,
-                        lineterminator="\r\n" if encoding == "cp1252" else "\n")
+    text = frame.to_csv(
+        index=False,
+        sep=sep,
+        decimal=decimal,
+        quoting=quoting,
+        lineterminator="\r\n" if encoding == "cp1252" else "\n",
+    )
     raw = text.encode(encoding)
     table = load_table(raw, name="roundtrip.csv")
     assert_same(frame, table.frame)

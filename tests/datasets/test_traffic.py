@@ -24,24 +24,38 @@ CASES = ROOT.parent / "shared" / "cases" / "inputs"
 
 @pytest.fixture
 def flows():
-    return pd.DataFrame({
-        "ts": pd.to_datetime(["2024-01-01 00:00:10", "2024-01-01 00:04:59",
-                              "2024-01-01 00:05:00", "2024-01-01 00:17:30",
-                              "2024-01-01 00:01:00"], utc=True),
-        "src_ip": ["10.0.0.1", "10.0.0.1", "10.0.1.9", "10.0.0.2", "10.0.0.3"],
-        "dst_ip": ["10.0.0.2", "10.0.0.2", "10.0.0.2", "10.0.0.1", "10.0.0.2"],
-        "bytes": [100, 50, 7, 1000, 3],
-        "packets": [1, 2, 3, 4, 5],
-        "label": [0, 0, 0, 1, 0],
-    })
+    return pd.DataFrame(
+        {
+            "ts": pd.to_datetime(
+                [
+                    "2024-01-01 00:00:10",
+                    "2024-01-01 00:04:59",
+                    "2024-01-01 00:05:00",
+                    "2024-01-01 00:17:30",
+                    "2024-01-01 00:01:00",
+                ],
+                utc=True,
+            ),
+            "src_ip": ["10.0.0.1", "10.0.0.1", "10.0.1.9", "10.0.0.2", "10.0.0.3"],
+            "dst_ip": ["10.0.0.2", "10.0.0.2", "10.0.0.2", "10.0.0.1", "10.0.0.2"],
+            "bytes": [100, 50, 7, 1000, 3],
+            "packets": [1, 2, 3, 4, 5],
+            "label": [0, 0, 0, 1, 0],
+        }
+    )
 
 
 def test_traffic_matrix_sums_exactly_per_bin_and_pair(flows):
     matrix = flows_to_traffic_matrix(flows, bin="5min")
-    assert matrix["time"].tolist() == list(pd.date_range(
-        "2024-01-01 00:00", "2024-01-01 00:15", freq="5min", tz="UTC"))
-    assert od_cells(matrix) == ["10.0.0.1->10.0.0.2", "10.0.0.2->10.0.0.1",
-                                "10.0.0.3->10.0.0.2", "10.0.1.9->10.0.0.2"]
+    assert matrix["time"].tolist() == list(
+        pd.date_range("2024-01-01 00:00", "2024-01-01 00:15", freq="5min", tz="UTC")
+    )
+    assert od_cells(matrix) == [
+        "10.0.0.1->10.0.0.2",
+        "10.0.0.2->10.0.0.1",
+        "10.0.0.3->10.0.0.2",
+        "10.0.1.9->10.0.0.2",
+    ]
     assert matrix["10.0.0.1->10.0.0.2"].tolist() == [150, 0, 0, 0]
     assert matrix["10.0.1.9->10.0.0.2"].tolist() == [0, 7, 0, 0]
     assert matrix["10.0.0.2->10.0.0.1"].tolist() == [0, 0, 0, 1000]
@@ -55,7 +69,11 @@ def test_traffic_matrix_by_prefix_and_by_source(flows):
     assert by_net.iloc[0][od_cells(by_net)].tolist() == [12, 3]
     by_src = flows_to_traffic_matrix(flows, bin="1h", by=("src",), value="flows")
     assert by_src.drop(columns=["time", "label"]).iloc[0].to_dict() == {
-        "10.0.0.1": 2, "10.0.0.2": 1, "10.0.0.3": 1, "10.0.1.9": 1}
+        "10.0.0.1": 2,
+        "10.0.0.2": 1,
+        "10.0.0.3": 1,
+        "10.0.1.9": 1,
+    }
 
 
 def test_traffic_matrix_leaves_out_flows_without_time_and_says_so(flows):
@@ -70,23 +88,28 @@ def test_keep_top_preserves_row_totals(flows):
     top = keep_top(matrix, 2)
     assert od_cells(top) == ["10.0.0.1->10.0.0.2", "10.0.0.2->10.0.0.1"]
     np.testing.assert_array_equal(
-        top[[*od_cells(top), "other"]].sum(axis=1), matrix[od_cells(matrix)].sum(axis=1))
+        top[[*od_cells(top), "other"]].sum(axis=1), matrix[od_cells(matrix)].sum(axis=1)
+    )
 
 
 def test_traffic_matrix_from_zeek_log_matches_byte_totals():
     table = load_table(CASES / "30-zeek-conn.log")
-    matrix = flows_to_traffic_matrix(table.frame, spec=infer_roles(
-        table.frame, schema=table.schema), bin="5min")
+    matrix = flows_to_traffic_matrix(
+        table.frame, spec=infer_roles(table.frame, schema=table.schema), bin="5min"
+    )
     expected = (table.frame["orig_ip_bytes"] + table.frame["resp_ip_bytes"]).sum()
     assert matrix[od_cells(matrix)].to_numpy().sum() == expected
     assert len(matrix) == 13
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"bin": "fortnightly-ish"}, "not a bin width"),
-    ({"by": ("src", "port")}, "--by must be"),
-    ({"value": "octets"}, "no column 'octets'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"bin": "fortnightly-ish"}, "not a bin width"),
+        ({"by": ("src", "port")}, "--by must be"),
+        ({"value": "octets"}, "no column 'octets'"),
+    ],
+)
 def test_traffic_matrix_bad_options_name_the_fix(flows, kwargs, message):
     with pytest.raises(DatasetError, match=message):
         flows_to_traffic_matrix(flows, **kwargs)
@@ -128,8 +151,22 @@ def test_synth_is_seeded():
 
 def test_cli_synth_tm_writes_matrix_and_truth(tmp_path, capsys):
     out = tmp_path / "tm.csv"
-    assert main(["synth-tm", "--out", str(out), "--seed", "0", "--days", "1",
-                 "--nodes", "4"]) == 0
+    assert (
+        main(
+            [
+                "synth-tm",
+                "--out",
+                str(out),
+                "--seed",
+                "0",
+                "--days",
+                "1",
+                "--nodes",
+                "4",
+            ]
+        )
+        == 0
+    )
     table = load_table(out)
     assert table.schema == "traffic-matrix"
     assert table.frame.shape == (288, 18)
@@ -141,17 +178,43 @@ def test_cli_synth_tm_writes_matrix_and_truth(tmp_path, capsys):
 
 def test_cli_traffic_matrix_round_trip(tmp_path):
     out = tmp_path / "tm.csv"
-    assert main(["traffic-matrix", str(CASES / "30-zeek-conn.log"), "--bin", "15min",
-                 "--by", "src,dst", "--value", "bytes", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "traffic-matrix",
+                str(CASES / "30-zeek-conn.log"),
+                "--bin",
+                "15min",
+                "--by",
+                "src,dst",
+                "--value",
+                "bytes",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     matrix = pd.read_csv(out)
     assert len(matrix) == 5
 
 
 def test_cli_bad_input_exits_2_with_one_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "datasets", "traffic-matrix",
-         str(CASES / "09-constant-columns.csv"), "--out", str(tmp_path / "x.csv")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "datasets",
+            "traffic-matrix",
+            str(CASES / "09-constant-columns.csv"),
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and "09-constant-columns.csv" in errors[0]
