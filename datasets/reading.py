@@ -178,6 +178,16 @@ def load_table(source: Any, name: str | None = None) -> Table:
         frame, schema = _read_zeek(name, data, notes)
         return _finish(frame, name, notes, schema)
 
+    if text_head.lstrip()[:1] in ("{", "["):
+        data = data if data is not None else path.read_bytes()
+        return _finish(_read_json(name, data, notes), name, notes, None)
+    if re.match(r"sep=.\r?\n", text_head):
+        # Excel's hint line names the delimiter; it is not the header.
+        data = data if data is not None else path.read_bytes()
+        data = data[data.index(b"\n") + 1 :]
+        text_head = text_head[text_head.index("\n") + 1 :]
+        notes.append("Removed Excel's 'sep=' line at the top.")
+
     layout = _sniff(name, text_head, path)
     if layout.delimiter != "," and len(layout.names) > 1:
         notes.append(f"Columns are separated by {_DELIMITER_TITLES[layout.delimiter]}.")
@@ -730,6 +740,32 @@ def epoch_to_utc(seconds: pd.Series) -> pd.Series:
     micros = np.round(seconds.to_numpy(dtype=np.float64, na_value=np.nan) * 1e6)
     times = pd.to_datetime(micros, unit="us", utc=True)
     return pd.Series(times, index=seconds.index, name=seconds.name)
+
+
+def _read_json(name: str, data: bytes, notes: list[str]) -> pd.DataFrame:
+    """JSON lines (Zeek's JSON logs) or a JSON array of records."""
+    text = data.decode("utf-8", errors="replace")
+    lines = text.lstrip().startswith("{")
+    try:
+        frame = pd.read_json(io.StringIO(text), lines=lines, orient="records")
+    except ValueError as exc:
+        raise DatasetError(
+            f"{name}: JSON that is not one record per line or a list of records "
+            f"({exc}); export the table as CSV or JSON lines"
+        ) from exc
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise DatasetError(
+            f"{name}: the JSON holds no records; export the table as CSV"
+        )
+    nested = [c for c in frame.columns if frame[c].map(type).isin([dict, list]).any()]
+    for column in nested:
+        frame[column] = frame[column].map(
+            lambda v: ",".join(map(str, v)) if isinstance(v, list) else v
+        )
+    notes.append(
+        "Read JSON " + ("lines" if lines else "records") + "; one row per record."
+    )
+    return frame
 
 
 def _read_parquet(name: str, data: bytes | None, path: Path | None) -> pd.DataFrame:

@@ -174,3 +174,22 @@ def test_no_streamlit_import_anywhere_in_datasets():
         "datasets.__main__; assert 'streamlit' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_excel_sep_hint_line_is_removed():
+    table = load_table(b"sep=;\na;b\n1,5;2\n3;4\n", name="excel.csv")
+    assert table.frame.to_dict("list") == {"a": [1.5, 3.0], "b": [2, 4]}
+    assert any("sep=" in note for note in table.notes)
+
+
+def test_zeek_json_lines_log_is_read_with_its_layout():
+    lines = [
+        '{"ts":1709629260.835441,"uid":"C1","id.orig_h":"192.0.2.1","id.orig_p":5555,'
+        '"id.resp_h":"198.51.100.1","id.resp_p":80,"proto":"tcp","orig_bytes":100}',
+        '{"ts":1709629270.5,"uid":"C2","id.orig_h":"2001:db8::1","id.orig_p":5556,'
+        '"id.resp_h":"198.51.100.1","id.resp_p":443,"proto":"udp","orig_bytes":300}',
+    ]
+    table = load_table("\n".join(lines).encode(), name="conn.json")
+    assert table.schema == "zeek-conn"
+    assert table.frame["ts"][0] == pd.Timestamp("2024-03-05 09:01:00.835441", tz="UTC")
+    assert table.frame["orig_bytes"].tolist() == [100, 300]
