@@ -42,6 +42,17 @@ def main() -> None:
                 st.Page(PAGES / "saved.py", title="Saved analyses", icon="🗂️",
                         url_path="saved"),
             ],
+            # url_path equals the file stem so tests can open a page before a first run.
+            "Learn": [
+                st.Page(PAGES / "learn_bottleneck.py", title="The bottleneck", icon="🎓",
+                        url_path="learn_bottleneck"),
+                st.Page(PAGES / "learn_linear_ae.py", title="Linear AE = PCA", icon="📐",
+                        url_path="learn_linear_ae"),
+                st.Page(PAGES / "learn_vae.py", title="AE vs VAE", icon="🌀",
+                        url_path="learn_vae"),
+                st.Page(PAGES / "learn_rpca.py", title="Robust PCA", icon="🧹",
+                        url_path="learn_rpca"),
+            ],
         }
     )
     navigation.run()
