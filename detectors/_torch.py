@@ -92,6 +92,25 @@ def init_weights_(module: nn.Module, generator: torch.Generator) -> None:
                 nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
+def auto_batch_size(n_train: int) -> int:
+    """Rows per step when ``batch_size=None``: about 8 steps per epoch on small
+    data, at most 256 rows per step on large data."""
+    return int(min(n_train, max(32, min(256, n_train // 8))))
+
+
+def trimmed_mean(row_losses: torch.Tensor, trim_fraction: float) -> torch.Tensor:
+    """Mean of the smallest ``1 - trim_fraction`` share of per-row losses.
+
+    Dropping each batch's worst-fitting rows keeps the rare anomalies in the
+    training data from being learned, so they keep large reconstruction errors
+    (the idea of least trimmed squares, applied per batch).
+    """
+    n_keep = max(1, math.ceil(len(row_losses) * (1.0 - trim_fraction)))
+    if n_keep >= len(row_losses):
+        return row_losses.mean()
+    return torch.topk(row_losses, n_keep, largest=False, sorted=False).values.mean()
+
+
 def _split(
     n_samples: int, validation_fraction: float, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,7 +158,7 @@ def train_module(
     train_idx, val_idx = _split(len(data), validation_fraction, generator)
     train_data, val_data = data[train_idx], data[val_idx]
     n_train = len(train_data)
-    step = n_train if batch_size is None else min(int(batch_size), n_train)
+    step = auto_batch_size(n_train) if batch_size is None else min(batch_size, n_train)
     optimizer = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
 
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
@@ -275,11 +294,13 @@ class NeuralDetector(BaseDetector):
         if not positive_int(self.epochs):
             fail("epochs", "a positive int")
         if self.batch_size is not None and not positive_int(self.batch_size):
-            fail("batch_size", "None (full batch) or a positive int")
+            fail("batch_size", "None (automatic) or a positive int")
         if not self.lr > 0:
             fail("lr", "> 0")
         if not self.weight_decay >= 0:
             fail("weight_decay", ">= 0")
+        if not 0 <= self.trim_fraction < 1:
+            fail("trim_fraction", "in [0, 1)")
         if not 0 <= self.validation_fraction < 1:
             fail("validation_fraction", "in [0, 1)")
         if self.patience is not None and not positive_int(self.patience):

@@ -10,7 +10,7 @@ import torch
 from scipy.linalg import subspace_angles
 from torch import nn
 
-from detectors._torch import NeuralDetector, make_generator, mlp
+from detectors._torch import NeuralDetector, make_generator, mlp, trimmed_mean
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +38,15 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(x))
 
 
-def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Sum of squared errors over features, averaged over rows (the mean score)."""
-    return ((recon - x) ** 2).sum(dim=1).mean()
+def reconstruction_loss(
+    recon: torch.Tensor, x: torch.Tensor, trim_fraction: float = 0.0
+) -> torch.Tensor:
+    """Squared error summed over features (the row's score), averaged over rows.
+
+    With ``trim_fraction`` > 0 the worst-reconstructed share of rows is left out
+    of the average (see :func:`detectors._torch.trimmed_mean`).
+    """
+    return trimmed_mean(((recon - x) ** 2).sum(dim=1), trim_fraction)
 
 
 class AutoencoderDetector(NeuralDetector):
@@ -60,12 +66,17 @@ class AutoencoderDetector(NeuralDetector):
         ``n_features``.
     epochs : int, default=100
         Upper bound on training epochs; early stopping usually ends sooner.
-    batch_size : int or None, default=256
-        Rows per Adam step; None trains full batch.
+    batch_size : int or None, default=None
+        Rows per Adam step. None: ``n_train // 8`` clipped to [32, 256], so small
+        data still gets several steps per epoch.
     lr : float, default=3e-3
         Adam learning rate.
     weight_decay : float, default=1e-5
         L2 penalty (Adam's ``weight_decay``).
+    trim_fraction : float, default=0.1
+        Share of each batch's worst-fitting rows left out of the training loss,
+        so that anomalies in the training data are not learned (0 trains on all
+        rows).
     validation_fraction : float, default=0.1
         Share of rows held out to monitor for early stopping (0 monitors the
         training loss instead).
@@ -130,9 +141,10 @@ class AutoencoderDetector(NeuralDetector):
         hidden_sizes: tuple[int, ...] | None = None,
         latent_dim: int | None = None,
         epochs: int = 100,
-        batch_size: int | None = 256,
+        batch_size: int | None = None,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
+        trim_fraction: float = 0.1,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
         grad_clip: float | None = 5.0,
@@ -148,6 +160,7 @@ class AutoencoderDetector(NeuralDetector):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.trim_fraction = trim_fraction
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.grad_clip = grad_clip
@@ -161,8 +174,10 @@ class AutoencoderDetector(NeuralDetector):
         return Autoencoder(sizes, self.activation, self.output)
 
     def _batch_loss(self, generator: torch.Generator):
+        trim_fraction = self.trim_fraction
+
         def batch_loss(module, batch, training):
-            loss = reconstruction_loss(module(batch), batch)
+            loss = reconstruction_loss(module(batch), batch, trim_fraction)
             return loss, {}
 
         return batch_loss
@@ -230,7 +245,7 @@ def train_linear_autoencoder(
     k: int,
     *,
     steps: int = 500,
-    lr: float = 0.5,
+    lr: float = 0.3,
     random_state: int = 0,
     record_every: int = 1,
 ) -> LinearAutoencoderResult:
@@ -244,9 +259,10 @@ def train_linear_autoencoder(
         Width of the code, 1 <= k < n_features.
     steps : int, default=500
         Gradient-descent steps.
-    lr : float, default=0.5
+    lr : float, default=0.3
         Step size relative to the largest variance of the data (the step used is
-        ``lr / lambda_max``), so the default is stable whatever the data's scale.
+        ``lr / lambda_max``), so the default is stable whatever the data's scale;
+        about 1 or more diverges.
     random_state : int, default=0
         Seeds the initial weights.
     record_every : int, default=1
@@ -257,6 +273,13 @@ def train_linear_autoencoder(
     LinearAutoencoderResult
         Final weights, the PCA basis and the (step, loss, angle) trace that the
         Learn page animates.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not in [1, n_features - 1].
+    FloatingPointError
+        If the loss diverges (``lr`` too large).
 
     Notes
     -----
@@ -292,8 +315,13 @@ def train_linear_autoencoder(
         optimizer.zero_grad()
         # Mean over rows of the summed squared error: gradient scale ~ lambda_max.
         loss = ((model(data) - data) ** 2).sum(dim=1).mean()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"Linear autoencoder diverged at step {step}; use a smaller lr "
+                f"(now {lr:g})."
+            )
         if step % record_every == 0 or step == steps:
-            record(step, float(loss))
+            record(step, loss.item())
         if step == steps:
             break
         loss.backward()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import torch
 from torch import nn
@@ -56,17 +57,26 @@ def vae_loss(
     mu: torch.Tensor,
     logvar: torch.Tensor,
     beta: float = 1.0,
+    trim_fraction: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Negative beta-ELBO per row, averaged: ``recon + beta * kl``.
+    """Negative beta-ELBO averaged over rows: ``recon + beta * kl``.
 
-    Returns ``(loss, recon, kl)``. ``recon`` is the summed squared error over
-    features (a Gaussian decoder with fixed variance 1/2, up to a constant).
+    Returns ``(loss, recon, kl)``. ``recon`` is the squared error summed over
+    features (a Gaussian decoder with fixed variance 1/2, up to a constant). With
+    ``trim_fraction`` > 0 the rows with the largest loss are left out of all three
+    averages (see :func:`detectors._torch.trimmed_mean`).
     """
-    recon_term = ((recon - x) ** 2).sum(dim=1).mean()
+    recon_rows = ((recon - x) ** 2).sum(dim=1)
     # KL(N(mu, sigma^2) || N(0, I)) in closed form: Kingma & Welling 2014,
     # Auto-Encoding Variational Bayes, Appendix B.
-    kl_term = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)).mean()
-    return recon_term + beta * kl_term, recon_term, kl_term
+    kl_rows = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)
+    rows = recon_rows + beta * kl_rows
+    if trim_fraction > 0:
+        kept = torch.topk(
+            rows, max(1, math.ceil(len(rows) * (1 - trim_fraction))), largest=False
+        ).indices
+        recon_rows, kl_rows, rows = recon_rows[kept], kl_rows[kept], rows[kept]
+    return rows.mean(), recon_rows.mean(), kl_rows.mean()
 
 
 class VAEDetector(NeuralDetector):
@@ -90,12 +100,17 @@ class VAEDetector(NeuralDetector):
         Weight of the KL term (1 is the plain ELBO).
     epochs : int, default=100
         Upper bound on training epochs; early stopping usually ends sooner.
-    batch_size : int or None, default=256
-        Rows per Adam step; None trains full batch.
+    batch_size : int or None, default=None
+        Rows per Adam step. None: ``n_train // 8`` clipped to [32, 256], so small
+        data still gets several steps per epoch.
     lr : float, default=3e-3
         Adam learning rate.
     weight_decay : float, default=1e-5
         L2 penalty (Adam's ``weight_decay``).
+    trim_fraction : float, default=0.1
+        Share of each batch's worst-fitting rows left out of the training loss,
+        so that anomalies in the training data are not learned (0 trains on all
+        rows).
     validation_fraction : float, default=0.1
         Share of rows held out to monitor for early stopping.
     patience : int or None, default=10
@@ -162,9 +177,10 @@ class VAEDetector(NeuralDetector):
         latent_dim: int | None = None,
         beta: float = 1.0,
         epochs: int = 100,
-        batch_size: int | None = 256,
+        batch_size: int | None = None,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
+        trim_fraction: float = 0.1,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
         grad_clip: float | None = 5.0,
@@ -181,6 +197,7 @@ class VAEDetector(NeuralDetector):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.trim_fraction = trim_fraction
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.grad_clip = grad_clip
@@ -199,12 +216,14 @@ class VAEDetector(NeuralDetector):
         return VAE(sizes, self.activation, self.output)
 
     def _batch_loss(self, generator: torch.Generator):
-        beta = self.beta
+        beta, trim_fraction = self.beta, self.trim_fraction
 
         def batch_loss(module, batch, training):
             # Sample z while training; validate on the posterior mean (smooth curve).
             recon, mu, logvar = module(batch, generator if training else None)
-            loss, recon_term, kl_term = vae_loss(recon, batch, mu, logvar, beta)
+            loss, recon_term, kl_term = vae_loss(
+                recon, batch, mu, logvar, beta, trim_fraction
+            )
             return loss, {"recon": recon_term, "kl": kl_term}
 
         return batch_loss
