@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,6 +47,11 @@ def _input_identity(current) -> tuple[str, str]:
     return current.table.name, key
 
 
+def _md(text: str) -> str:
+    """User text made literal inside Markdown: no links, images or HTML from a name."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
+
+
 def _link(analysis_id: str) -> str:
     """This server's address with ``?analysis=<id>``."""
     parts = urlsplit(st.context.url or "")
@@ -74,7 +80,7 @@ saved = services.saved_analysis(saved_id) if saved_id else None
 # ---- Save --------------------------------------------------------------------------
 st.header("Save")
 if saved is not None and as_saved:
-    st.success(f"Viewing the saved analysis **{saved.name}** (saved {saved.created_at}). "
+    st.success(f"Viewing the saved analysis **{_md(saved.name)}** (saved {saved.created_at}). "
                "Its data, settings and scores are read-only; feedback marks are added to "
                "it. Change roles or data to fork it, then save the fork as a new analysis.")
     st.caption("Link for colleagues (opens exactly these results):")
@@ -84,7 +90,7 @@ if saved is not None and as_saved:
                 f"{saved.threshold['value']}; you are looking at {policy.mode} = "
                 f"{policy.value:g}. Exports follow what you see.")
 elif saved is not None:
-    st.warning(f"Forked from **{saved.name}**: roles, missing-value handling, detectors or "
+    st.warning(f"Forked from **{_md(saved.name)}**: roles, missing-value handling, detectors or "
                "seed changed, so these scores were refitted. Save them as a new analysis.")
 
 with st.form("save_form"):
