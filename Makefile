@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test venv bench lint clean
+.PHONY: run test venv bench lint clean e2e-setup
 
 venv: $(STAMP)
 
@@ -20,8 +20,19 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) e2e-setup
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium through Playwright (never `playwright
+# install`, which downloads a browser build of its own).
+CHROMIUM := /usr/bin/chromium
+e2e-setup:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) still missing; install the chromium package"; exit 1; }
 
 bench: $(STAMP)
 	$(BIN)/python bench/speed.py
