@@ -21,6 +21,7 @@ PAGES = Path(__file__).resolve().parent / "pages"
 def main() -> None:
     st.set_page_config(page_title="Anomaly Lens", page_icon="🔎", layout="wide")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    services.sign_in_gate()
     state.init()
     services.follow_link()
     navigation = st.navigation(

@@ -7,7 +7,9 @@ Pages call these functions and render what they return. Fitting happens only in
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -215,6 +217,38 @@ def open_saved(analysis_id: str) -> SavedAnalysis:
     ss[state.OPENED] = saved.id
     st.query_params["analysis"] = saved.id
     return saved
+
+
+def signed_in_user() -> str | None:
+    """The signed-in user's e-mail or name, or None without sign-in."""
+    if not st.user.get("is_logged_in", False):
+        return None
+    return st.user.get("email") or st.user.get("name")
+
+
+def sign_in_gate() -> None:
+    """With ``[auth]`` in secrets.toml, stop every page until the user signs in
+    (Streamlit's OIDC ``st.login``); without it, do nothing. Fails closed."""
+    try:
+        configured = "auth" in st.secrets
+    except FileNotFoundError:
+        configured = False
+    if not configured:
+        return
+    if importlib.util.find_spec("authlib") is None:
+        logging.getLogger(__name__).error("[auth] is configured but Authlib is missing")
+        st.error("Sign-in is configured for this server but cannot work: the Authlib "
+                 "package is missing. Ask whoever runs it to install Authlib "
+                 "(pip install 'streamlit[auth]').")
+        st.stop()
+    if not st.user.get("is_logged_in", False):
+        st.title("Anomaly Lens")
+        st.info("This server is shared: sign in to see and save analyses.")
+        st.button("Sign in", type="primary", on_click=st.login)
+        st.stop()
+    with st.sidebar:
+        st.text(f"Signed in as {signed_in_user()}")
+        st.button("Sign out", on_click=st.logout)
 
 
 def follow_link() -> None:

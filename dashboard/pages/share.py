@@ -140,7 +140,8 @@ else:
                                key="mark_verdict")
         with right:
             comment = st.text_area("Comment (optional)", max_chars=2000, key="mark_comment")
-            author = st.text_input("Your name (optional)", max_chars=100, key="mark_author")
+            author = st.text_input("Your name (optional)", max_chars=100, key="mark_author",
+                                   value=services.signed_in_user() or "")
         if st.form_submit_button("Save mark"):
             try:
                 db.add_mark(saved_id, row, verdict, comment, author or None)
