@@ -39,6 +39,8 @@ _SNIFF_BYTES = 1 << 20
 # Non-ASCII bytes needed before trusting a guess other than cp1252.
 _MIN_EVIDENCE = 16
 _CHUNK = 1 << 24
+# pyarrow parses blocks in parallel; 16 MiB blocks measured slower than 1-4 MiB.
+_BLOCK = 1 << 22
 _DELIMITERS = (",", ";", "\t", "|")
 # Cells pyarrow and pandas both treat as missing; "-" is deliberately absent:
 # in text columns it is a category of its own (UNSW-NB15 service).
@@ -51,6 +53,10 @@ _NULL_TOKENS = [
 _NUMERIC_SHARE = 0.8
 _NUMBER = re.compile(
     r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)", re.I
+)
+# A cell pyarrow reads as a float64 without help (no spaces, dot decimal).
+_FLOAT_CELL = re.compile(
+    r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|Infinity)|NaN|"
 )
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _EXPONENT = r"([eE][-+]?\d+)?"
@@ -111,6 +117,7 @@ class _Layout:
     header: bool = True
     schema: str | None = None
     footer: list[str] = field(default_factory=list)
+    float_columns: list[int] = field(default_factory=list)
 
 
 def load_table(source: Any, name: str | None = None) -> Table:
@@ -487,6 +494,15 @@ def _sniff(name: str, text: str, path: Path | None) -> _Layout:
             layout.names = [f"column_{i + 1}" for i in range(len(first))]
     else:
         layout.names = first
+    body_rows = rows[1:] if layout.header else rows
+    n_cols = len(layout.names)
+    layout.float_columns = [
+        j
+        for j in range(n_cols)
+        if body_rows
+        and all(len(r) == n_cols and _FLOAT_CELL.fullmatch(r[j]) for r in body_rows)
+        and any("." in r[j] or "e" in r[j].lower() for r in body_rows)
+    ]
     return layout
 
 
@@ -596,13 +612,18 @@ def _read_delimited(
             raise _ragged_error(name, data, path, layout, exc) from exc
     else:
         # Quoted newlines force a slower single-threaded parse: only when needed.
+        # Quotes in the header alone (pyarrow's writer quotes names) do not count.
+        start = _header_end(data if data is not None else _read_head(path))
+        start = start if layout.header else 0
         has_quotes = (
-            (data.find(b'"') >= 0) if data is not None else _file_contains(path, b'"')
+            (data.find(b'"', start) >= 0)
+            if data is not None
+            else _file_contains(path, b'"', start)
         )
         read = pacsv.ReadOptions(
             column_names=positional,
             skip_rows=1 if layout.header else 0,
-            block_size=1 << 24,
+            block_size=_BLOCK,
         )
         parse = pacsv.ParseOptions(
             delimiter=layout.delimiter,
@@ -610,18 +631,31 @@ def _read_delimited(
             newlines_in_values=has_quotes,
             ignore_empty_lines=True,
         )
-        convert = pacsv.ConvertOptions(
-            null_values=_NULL_TOKENS,
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-        )
-        source = pa.BufferReader(data) if data is not None else str(path)
-        try:
-            table = pacsv.read_csv(
-                source, read_options=read, parse_options=parse, convert_options=convert
+        # Declaring the columns that look like floats skips type inference
+        # (about 30 % faster); if a later cell disagrees, read again untyped.
+        typed = {positional[i]: pa.float64() for i in layout.float_columns}
+        table = None
+        for column_types in [typed, {}] if typed else [{}]:
+            convert = pacsv.ConvertOptions(
+                null_values=_NULL_TOKENS,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                column_types=column_types,
             )
-        except pa.ArrowInvalid as exc:
-            raise _ragged_error(name, data, path, layout, exc) from exc
+            source = pa.BufferReader(data) if data is not None else str(path)
+            try:
+                table = pacsv.read_csv(
+                    source,
+                    read_options=read,
+                    parse_options=parse,
+                    convert_options=convert,
+                )
+                break
+            except pa.ArrowInvalid as exc:
+                if column_types and "conversion error" in str(exc).lower():
+                    logger.debug("typed read failed (%s); reading untyped", exc)
+                    continue
+                raise _ragged_error(name, data, path, layout, exc) from exc
         frame = table.to_pandas(split_blocks=True, self_destruct=True)
         del table
     frame.columns = names
@@ -635,8 +669,24 @@ def _file_chunks(path: Path):
             yield chunk
 
 
-def _file_contains(path: Path, needle: bytes) -> bool:
-    return any(needle in chunk for chunk in _file_chunks(path))
+def _file_contains(path: Path, needle: bytes, start: int = 0) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        while chunk := handle.read(_CHUNK):
+            if needle in chunk:
+                return True
+    return False
+
+
+def _header_end(head: bytes) -> int:
+    """Offset just past the first record (quotes balanced at its newline)."""
+    quotes, position = 0, 0
+    while (newline := head.find(b"\n", position)) >= 0:
+        quotes += head.count(b'"', position, newline)
+        position = newline + 1
+        if quotes % 2 == 0:
+            return position
+    return len(head)
 
 
 def _ragged_error(name, data, path, layout, exc) -> DatasetError:
@@ -704,7 +754,7 @@ def _read_zeek(
             "again with its header lines (zeek-cut drops them)"
         )
     body = b"\n".join(body_lines) + b"\n"
-    read = pacsv.ReadOptions(column_names=names, block_size=1 << 24)
+    read = pacsv.ReadOptions(column_names=names, block_size=_BLOCK)
     parse = pacsv.ParseOptions(delimiter=separator, quote_char=False)
     convert = pacsv.ConvertOptions(
         null_values=[unset, empty, ""], strings_can_be_null=True

@@ -193,3 +193,12 @@ def test_zeek_json_lines_log_is_read_with_its_layout():
     assert table.schema == "zeek-conn"
     assert table.frame["ts"][0] == pd.Timestamp("2024-03-05 09:01:00.835441", tz="UTC")
     assert table.frame["orig_bytes"].tolist() == [100, 300]
+
+
+def test_text_token_after_the_sniffed_rows_still_reads_as_missing():
+    """Columns typed as float from the first rows are re-read untyped on a surprise."""
+    data = b"a,b\n" + b"1.5,2\n" * 200 + b"OK,5\n" + b"2.5,3\n"
+    frame = load_table(data, name="late.csv").frame
+    assert frame["a"].dtype == np.float64
+    assert np.flatnonzero(frame["a"].isna()).tolist() == [200]
+    assert frame["a"].iloc[-1] == 2.5
