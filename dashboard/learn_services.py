@@ -92,9 +92,10 @@ def bottleneck_curve() -> pd.DataFrame:
         ("Autoencoder 784-256-z", z, float(bottleneck_model(z).errors.mean()))
         for z in LATENT_SIZES
     ]
+    optima = teaching.pca_optima(X, LATENT_SIZES)
     rows += [
-        ("PCA with z components (best linear)", z, teaching.pca_optimum(X, z))
-        for z in LATENT_SIZES
+        ("PCA with z components (best linear)", z, optimum)
+        for z, optimum in zip(LATENT_SIZES, optima, strict=True)
     ]
     return pd.DataFrame(rows, columns=["method", "latent_dim", "mean_error"])
 

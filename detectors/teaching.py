@@ -313,10 +313,15 @@ def pca_optimum(X, k: int) -> float:
     """Smallest mean (per row) summed squared error of any rank-``k`` linear
     reconstruction of the centred ``X``: the discarded eigenvalues' sum
     (Eckart-Young)."""
+    return pca_optima(X, [k])[0]
+
+
+def pca_optima(X, ks) -> list[float]:
+    """:func:`pca_optimum` for several ``k`` from one singular value decomposition."""
     Xc = np.asarray(X, dtype=np.float64)
     Xc = Xc - Xc.mean(axis=0)
-    singular = np.linalg.svd(Xc, compute_uv=False)
-    return float((singular[k:] ** 2).sum() / len(Xc))
+    energy = np.linalg.svd(Xc, compute_uv=False) ** 2 / len(Xc)
+    return [float(energy[int(k) :].sum()) for k in ks]
 
 
 # Robust PCA, one iteration at a time ------------------------------------------
