@@ -124,14 +124,19 @@ def run_reader(reader: str, path: Path) -> dict:
 
 
 def markdown(
-    results: list[dict], n_rows: int, n_cols: int, size_mb: float, command: str
+    results: list[dict],
+    n_rows: int,
+    n_cols: int,
+    size_mb: float,
+    command: str,
+    load: str = "unknown",
 ) -> str:
     """The README section: the table, the machine and the command."""
     lines = [
         f"Ingest of a {n_rows:,} x {n_cols} numeric CSV ({size_mb:.0f} MB), each "
         f"reader in a fresh process on {os.cpu_count()} CPU(s), Python "
         f"{platform.python_version()}. "
-        "`read` = file to table; `total` adds building the float64 matrix "
+        "`read` = importing the reader and reading the file to a table; `total` adds building the float64 matrix "
         "(for load_table: role inference and `prepare`); peak = the process's "
         "maximum resident memory.",
         "",
@@ -143,8 +148,19 @@ def markdown(
             f"| {r['reader']} | {r['read_s']:.1f} | {r['total_s']:.1f} | "
             f"{r['peak_mib']:.0f} |"
         )
-    lines += ["", f"Command: `{command}`"]
+    lines += [
+        "",
+        f"Command: `{command}` (1-minute load average {load} when it started: "
+        "the machine is shared, so times vary by a factor of about 2 between runs).",
+    ]
     return "\n".join(lines)
+
+
+def _load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,6 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])
     )
 
+    load = _load_average()
     with tempfile.TemporaryDirectory(prefix="ingest-") as folder:
         path = Path(folder) / "big.csv"
         start = time.perf_counter()
@@ -177,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
             result = run_reader(reader.strip(), path)
             logger.info("%s: %s", reader, result)
             results.append(result)
-    text = markdown(results, args.rows, args.cols, size_mb, command)
+    text = markdown(results, args.rows, args.cols, size_mb, command, load)
     sys.stdout.write(text + "\n")
     if not args.no_readme:
         from bench.readme_table import write_section
