@@ -133,6 +133,23 @@ def read_manifest(path) -> dict:
     absent = [key for key in needed if key not in manifest]
     if absent:
         raise UsageError(f"{path}: the manifest lacks {', '.join(absent)}")
+    # Values reach constructors and loops: check their shapes before anything runs.
+    params = manifest.get("params") or {}
+    detectors = manifest["detectors"]
+    checks = [
+        (type(manifest["seed"]) is int, "seed must be an integer"),
+        (manifest["missing"] in ("impute", "drop"), "missing must be 'impute' or 'drop'"),
+        (isinstance(detectors, list) and all(isinstance(n, str) for n in detectors),
+         "detectors must be a list of names"),
+        (isinstance(params, dict) and all(isinstance(v, dict) for v in params.values()),
+         "params must map detector names to objects"),
+        (isinstance(manifest["input"], dict) and "sha256" in manifest["input"],
+         "input must hold a sha256"),
+        (isinstance(manifest["threshold"], dict), "threshold must hold mode and value"),
+    ]
+    problems = [message for ok, message in checks if not ok]
+    if problems:
+        raise UsageError(f"{path}: {'; '.join(problems)}")
     return manifest
 
 
@@ -209,6 +226,9 @@ def run_score(args: argparse.Namespace) -> int:
                            progress=progress)
     except ValueError as exc:
         raise UsageError(f"{table.name}: {exc}") from None
+    except TypeError as exc:
+        # Only a manifest's params can reach the constructors with a wrong keyword.
+        raise UsageError(f"{args.manifest}: bad detector parameters ({exc})") from None
     if manifest:
         _check_manifest_results(manifest, result, args.manifest)
     reference = None if prepared.y_true is None else prepared.y_true == 0

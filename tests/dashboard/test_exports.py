@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from dashboard import exports
+from detectors import cli
 from datasets import infer_roles, load_table, prepare
 from detectors.persistence import library_versions
 from detectors.pipeline import score_all
@@ -189,3 +190,30 @@ def test_cli_write_manifest_then_manifest_round_trip(tmp_path):
     refused = subprocess.run(base + ["--manifest", bad], cwd=ROOT, capture_output=True,
                              text=True)
     assert refused.returncode == 2 and "not an Anomaly Lens run manifest" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [({"seed": "0; rm -rf /"}, "seed must be an integer"),
+     ({"params": {"pca": {"bogus": 1}}}, "bad detector parameters"),
+     ({"detectors": "pca"}, "detectors must be a list of names"),
+     ({"threshold": {"mode": "nope", "value": 2}}, "bad threshold"),
+     ({"format_version": 99}, "manifest version 99")],
+)
+def test_cli_refuses_malformed_manifest_in_one_line(tmp_path, capsys, change, message):
+    source = tmp_path / "d.csv"
+    pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30.0) ** 2}).to_csv(source, index=False)
+    manifest = exports.run_manifest(
+        input_name="d.csv", input_sha256=hashlib.sha256(source.read_bytes()).hexdigest(),
+        preprocessing=infer_roles(pd.read_csv(source)).to_dict(), missing="impute",
+        detectors=["pca"], params={}, seed=0,
+        threshold={"mode": "contamination", "value": 0.1}, versions={},
+        scores={"pca": np.zeros(30)}, flags={"pca": np.zeros(30, dtype=bool)})
+    manifest.update(change)
+    (tmp_path / "run.json").write_text(json.dumps(manifest))
+    # In process (the subprocess tests above cover the real entry point): fast.
+    status = cli.main(["score", str(source), "--manifest", str(tmp_path / "run.json"),
+                       "--quiet"])
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert message in stderr and stderr.count("\n") == 1
