@@ -166,3 +166,29 @@ def test_row_counter_is_an_identifier_and_mostly_empty_columns_are_excluded():
     spec = infer_roles(frame)
     assert spec.roles["n"] == "id"
     assert spec.roles["sparse"] == "empty" and "80 %" in spec.reasons["sparse"]
+
+
+def test_column_constant_after_dropping_rows_is_excluded():
+    frame = pd.DataFrame(
+        {
+            "a": [5.0, 5.0, 5.0, 9.0],
+            "b": [1.0, 2.0, 4.0, np.nan],
+            "c": [0.5, 0.1, 0.9, 0.3],
+        }
+    )
+    prepared = prepare(frame, infer_roles(frame), missing="drop")
+    assert prepared.feature_names == ["b", "c"]
+    assert prepared.rows.tolist() == [0, 1, 2]
+    assert any("Constant after removing" in line for line in prepared.report)
+
+
+def test_large_matrix_is_c_ordered_float64_and_matches_the_frame():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(5000, 7)), columns=list("abcdefg"))
+    frame.loc[[10, 4000], "c"] = np.nan
+    for missing in ("impute", "drop"):
+        prepared = prepare(frame, infer_roles(frame), missing=missing)
+        assert prepared.X.flags["C_CONTIGUOUS"] and prepared.X.dtype == np.float64
+        expected = frame.iloc[prepared.rows].to_numpy()
+        finite = np.isfinite(expected)
+        np.testing.assert_array_equal(prepared.X[finite], expected[finite])
