@@ -145,7 +145,7 @@ if has_label:
                         width="stretch")
     st.caption(f"Confusion at the current threshold ({controls.describe(policy)}):")
     st.table(confusion_table(prepared.y_true, flags, titles).set_index("detector")
-             .style.format(precision=3))
+             .round(3))
 else:
     st.info("No label column: ROC and precision-recall curves need one (set a column's "
             "role to 'label' on the Data page).")
