@@ -66,6 +66,9 @@ _DECIMAL_COMMA = re.compile(
 _THOUSANDS_DOT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")
 _THOUSANDS_COMMA = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
 _DECIMAL_DOT = re.compile(rf"[-+]?\d*\.\d+{_EXPONENT}")
+_SLASH_DATE = re.compile(
+    r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})( \d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[AP]M)?)?"
+)
 _DATE_HINT = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?")
 
 _MAGIC = (
@@ -863,6 +866,27 @@ def _finish(
     return Table(frame=frame, name=name, notes=notes, schema=schema)
 
 
+def _slash_dates(filled: pd.Series) -> tuple[pd.Series, str] | None:
+    """Parse d/m/Y or m/d/Y times (CIC-IDS2017 writes "3/7/2017 8:55")."""
+    parts = filled.str.extract(_SLASH_DATE.pattern).iloc[:, :2].astype(float)
+    day_first = (parts[0] > 12).any()
+    month_first = (parts[1] > 12).any()
+    if day_first and month_first:
+        return None
+    # With no day above 12 either way, day/month is assumed (European and CIC).
+    order = "month/day/year" if month_first else "day/month/year"
+    times = pd.to_datetime(
+        filled.str.replace(".", "/", regex=False),
+        dayfirst=not month_first,
+        utc=True,
+        errors="coerce",
+        format="mixed",
+    )
+    if times.notna().mean() < 0.95:
+        return None
+    return times, order
+
+
 def _unique_names(names: list[str], notes: list[str]) -> list[str]:
     """Trim names and rename duplicates to ``name.k`` with k not yet taken."""
     trimmed = [n.strip() for n in names]
@@ -938,6 +962,15 @@ def _type_text_column(
             result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
             result[times.index] = times
             return result, f"Column {column}: parsed as dates and times in UTC."
+    if sample.str.fullmatch(_SLASH_DATE.pattern).all():
+        parsed = _slash_dates(filled)
+        if parsed is not None:
+            times, order = parsed
+            result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
+            result[times.index] = times
+            return result, (
+                f"Column {column}: parsed as {order} dates and times, read as UTC."
+            )
     # Text is kept as written (formulas stay literal); only blank cells become missing.
     blank = series.notna() & text.isna()
     if blank.any():

@@ -202,3 +202,26 @@ def test_text_token_after_the_sniffed_rows_still_reads_as_missing():
     assert frame["a"].dtype == np.float64
     assert np.flatnonzero(frame["a"].isna()).tolist() == [200]
     assert frame["a"].iloc[-1] == 2.5
+
+
+@pytest.mark.parametrize(
+    "cells, expected",
+    [
+        (
+            ["3/7/2017 8:55", "7/7/2017 12:59:01"],
+            ["2017-07-03 08:55", "2017-07-07 12:59:01"],
+        ),
+        (
+            ["12/31/2020 23:00", "1/2/2021 01:00"],
+            ["2020-12-31 23:00", "2021-01-02 01:00"],
+        ),
+        (
+            ["31.12.2020 23:00:05", "01.01.2021 01:00"],
+            ["2020-12-31 23:00:05", "2021-01-01 01:00"],
+        ),
+    ],
+)
+def test_slash_and_dot_dates_pick_the_order_the_values_allow(cells, expected):
+    data = ("t,v\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))).encode()
+    times = load_table(data, name="d.csv").frame["t"]
+    assert times.tolist() == [pd.Timestamp(e, tz="UTC") for e in expected]
