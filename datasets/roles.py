@@ -398,7 +398,7 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
     if norm in _ID_NAMES:
         return "id", _ROLE_WHY["id"]
     if kind in ("numeric", "bool"):
-        if norm in _TIME_NAMES and _epoch_like(series):
+        if _time_name(norm) and _epoch_like(series):
             return "timestamp", "epoch times by name and range; not a feature"
         if kind == "numeric" and norm in _CATEGORY_NAMES:
             levels = _levels(series)
@@ -499,6 +499,15 @@ def _mostly_ips(series: pd.Series) -> bool:
         except ValueError:
             pass
     return hits >= 0.9 * len(sample)
+
+
+def _time_name(norm: str) -> bool:
+    """Names of time columns: ts, epoch_s, start_time, Flow Start Timestamp ..."""
+    return (
+        norm in _TIME_NAMES
+        or norm.startswith(("epoch", "unixtime"))
+        or norm.endswith(("time", "timestamp"))
+    )
 
 
 def _epoch_like(series: pd.Series) -> bool:

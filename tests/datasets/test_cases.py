@@ -117,7 +117,10 @@ def test_case12_eight_rows_twelve_columns_read_whole():
 def test_case17_six_thousand_rows_are_read():
     table, spec = read("17-chart-6000-rows.csv")
     assert table.frame.shape[0] == 6000
-    assert prepare(table.frame, spec).X.shape[0] == 6000
+    assert spec.roles["epoch_s"] == "timestamp"
+    prepared = prepare(table.frame, spec)
+    assert prepared.X.shape == (6000, 2)
+    assert prepared.feature_names == ["bytes", "pkts"]
 
 
 def test_case20_headerless_nslkdd():
