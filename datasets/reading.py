@@ -488,7 +488,11 @@ def _sniff(name: str, text: str, path: Path | None) -> _Layout:
     first = rows[0]
     numeric = [_is_number(c, layout.decimal) for c in first]
     duplicated = len(set(first)) < len(first)
-    if any(numeric) and (sum(numeric) >= len(first) / 2 or duplicated):
+    if (
+        any(numeric)
+        and (sum(numeric) >= len(first) / 2 or duplicated)
+        and not (_counting_names(first))
+    ):
         layout.header = False
         known = headerless_names(first)
         if known:
@@ -507,6 +511,18 @@ def _sniff(name: str, text: str, path: Path | None) -> _Layout:
         and any("." in r[j] or "e" in r[j].lower() for r in body_rows)
     ]
     return layout
+
+
+def _counting_names(first: list[str]) -> bool:
+    """Whether the numbers in a first row count 0, 1, 2 ... (pandas' default names)."""
+    numbers = [c.strip() for c in first if c.strip().isdigit()]
+    if len(numbers) < 2:
+        return False
+    values = [int(c) for c in numbers]
+    return values == list(range(values[0], values[0] + len(values))) and values[0] in (
+        0,
+        1,
+    )
 
 
 def _is_number(cell: str, decimal: str = ".") -> bool:

@@ -225,3 +225,9 @@ def test_slash_and_dot_dates_pick_the_order_the_values_allow(cells, expected):
     data = ("t,v\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))).encode()
     times = load_table(data, name="d.csv").frame["t"]
     assert times.tolist() == [pd.Timestamp(e, tz="UTC") for e in expected]
+
+
+def test_pandas_default_integer_names_are_a_header():
+    table = load_table(b"0,1,2,label\n0.5,1.5,2.5,0\n3.5,4.5,5.5,1\n", name="np.csv")
+    assert list(table.frame.columns) == ["0", "1", "2", "label"]
+    assert len(table.frame) == 2
