@@ -242,7 +242,7 @@ def prepare(
     y_true = label_to_y(frame, spec)
     if y_true is not None:
         y_true = y_true[rows]
-    report.insert(0, _summary(spec, names, len(rows), n_rows))
+    report[:0] = _summary(spec, names, len(rows), n_rows)
     logger.info("prepared %s: %d rows x %d features", name, *X.shape)
     return Prepared(
         X=X,
@@ -266,17 +266,22 @@ def _role_summary(spec: Preprocessing) -> str:
     return ", ".join(f"{n} {role}" for role, n in counts.items())
 
 
-def _summary(spec: Preprocessing, names: list[str], n_kept: int, n_rows: int) -> str:
-    left_out = {}
-    for column, role in spec.roles.items():
-        if role not in ("feature", "categorical"):
-            left_out.setdefault(role, []).append(column)
-    parts = [f"Using {len(names)} feature(s) on {n_kept} of {n_rows} rows"]
+def _summary(
+    spec: Preprocessing, names: list[str], n_kept: int, n_rows: int
+) -> list[str]:
+    """Report lines: features used, the label, and every column left out with why."""
+    shown = ", ".join(names[:12]) + (
+        f" ... ({len(names)} in all)" if len(names) > 12 else ""
+    )
+    lines = [f"Using {len(names)} feature(s) on {n_kept} of {n_rows} rows: {shown}."]
     if spec.label_column:
-        parts.append(f"label: {spec.label_column}")
+        lines.append(f"Label: {spec.label_column} (1 = anomaly); never a feature.")
+    left_out: dict[str, list[str]] = {}
+    for column, role in spec.roles.items():
+        if role not in ("feature", "categorical", "label"):
+            left_out.setdefault(role, []).append(column)
     for role, columns in left_out.items():
-        if role == "label":
-            continue
-        shown = ", ".join(columns[:8]) + (" ..." if len(columns) > 8 else "")
-        parts.append(f"not used ({role}): {shown}")
-    return "; ".join(parts) + "."
+        details = [f"{c} ({spec.reasons.get(c, role)})" for c in columns[:6]]
+        more = f"; and {len(columns) - 6} more" if len(columns) > 6 else ""
+        lines.append(f"Not used, {role}: " + "; ".join(details) + more + ".")
+    return lines

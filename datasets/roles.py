@@ -366,8 +366,7 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
         return "empty", (
             f"{n_missing} of {n_rows} cells missing "
             f"({100 * n_missing / n_rows:.0f} %), more than "
-            f"{100 * MAX_MISSING_SHARE:.0f} %; excluded (set it to "
-            "'feature' to impute it)"
+            f"{100 * MAX_MISSING_SHARE:.0f} % (set it to 'feature' to impute it)"
         )
     constant = _constant_reason(series, kind)
     if constant:
@@ -388,7 +387,7 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
         if role != "truth":
             return role, f"{_ROLE_WHY[role]} ({spec.schema} layout)"
     if kind == "datetime":
-        return "timestamp", "dates and times (UTC); not a feature"
+        return "timestamp", "dates and times (UTC)"
     if norm in _PORT_NAMES or (norm.endswith("port") and kind != "datetime"):
         return "port", _ROLE_WHY["port"]
     if kind == "text" and _mostly_ips(series):
@@ -399,7 +398,7 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
         return "id", _ROLE_WHY["id"]
     if kind in ("numeric", "bool"):
         if _time_name(norm) and _epoch_like(series):
-            return "timestamp", "epoch times by name and range; not a feature"
+            return "timestamp", "epoch times (by name and range)"
         if kind == "numeric" and norm in _CATEGORY_NAMES:
             levels = _levels(series)
             if levels is not None:
@@ -409,7 +408,7 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
                     "one-hot encoded: a code is not a magnitude"
                 )
         if kind == "numeric" and _is_row_counter(series):
-            return "id", "counts rows 0/1, 2, 3 ...: a row number, not a feature"
+            return "id", "counts rows 0/1, 2, 3 ...: a row number"
         return "feature", "numeric" if kind == "numeric" else "true/false read as 1/0"
     # Text from here on.
     n_levels = series.nunique(dropna=True)
@@ -426,14 +425,14 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
 
 
 _ROLE_WHY = {
-    "port": "port number: a category, not a magnitude; not a feature",
-    "ip": "IP address: an identifier; not a feature",
-    "id": "identifier; not a feature",
-    "timestamp": "time (UTC); not a feature",
+    "port": "port number: a category, not a magnitude",
+    "ip": "IP address: an identifier",
+    "id": "identifier",
+    "timestamp": "time (UTC)",
     "categorical": "category, one-hot encoded",
     "feature": "numeric",
     "text": "text; not used",
-    "constant": "one value only; excluded",
+    "constant": "one value only",
     "empty": "no values",
     "label": "ground truth",
 }
@@ -457,16 +456,13 @@ def _constant_reason(series: pd.Series, kind: str) -> str | None:
         else:
             return None
         if high == low:
-            return f"one value only ({_short(low)}); excluded"
+            return f"one value only ({_short(low)})"
         if high - low <= CONSTANT_RTOL * max(1.0, abs(low), abs(high)):
-            return (
-                f"varies only by float noise ({_short(low)} to {_short(high)}); "
-                "excluded as constant"
-            )
+            return f"varies only by float noise ({_short(low)} to {_short(high)})"
         return None
     n_levels = series.nunique(dropna=True)
     if n_levels == 1:
-        return f"one value only ('{series.dropna().iloc[0]}'); excluded"
+        return f"one value only ('{series.dropna().iloc[0]}')"
     return None
 
 
