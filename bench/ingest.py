@@ -136,7 +136,8 @@ def markdown(
         f"Ingest of a {n_rows:,} x {n_cols} numeric CSV ({size_mb:.0f} MB), each "
         f"reader in a fresh process on {os.cpu_count()} CPU(s), Python "
         f"{platform.python_version()}. "
-        "`read` = importing the reader and reading the file to a table; `total` adds building the float64 matrix "
+        "`read` = importing the reader and reading the file to a table; `total` "
+        "adds building the float64 matrix "
         "(for load_table: role inference and `prepare`); peak = the process's "
         "maximum resident memory.",
         "",
