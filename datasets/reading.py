@@ -41,7 +41,8 @@ _MIN_EVIDENCE = 16
 _CHUNK = 1 << 24
 # pyarrow parses blocks in parallel; 16 MiB blocks measured slower than 1-4 MiB.
 _BLOCK = 1 << 22
-_DELIMITERS = (",", ";", "\t", "|")
+# A space is tried last and wins only when no other delimiter fits (AWS VPC logs).
+_DELIMITERS = (",", ";", "\t", "|", " ")
 # Cells pyarrow and pandas both treat as missing; "-" is deliberately absent:
 # in text columns it is a category of its own (UNSW-NB15 service).
 _NULL_TOKENS = [
@@ -340,7 +341,13 @@ _ENCODING_TITLES = {
     "utf-16-be": "UTF-16 (big-endian, no BOM)", "utf-32": "UTF-32",
     "cp1252": "Windows-1252 (Western European)",
 }  # fmt: skip
-_DELIMITER_TITLES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
+_DELIMITER_TITLES = {
+    ",": "commas",
+    ";": "semicolons",
+    "\t": "tabs",
+    "|": "pipes",
+    " ": "spaces",
+}
 
 
 def _detect_encoding(
@@ -463,7 +470,7 @@ def _sniff(name: str, text: str, path: Path | None) -> _Layout:
         # A real delimiter splits the header like the rows; a decimal comma in a
         # one-column file splits only the rows.
         fits = counts[0] == modal and modal > 1
-        score = (fits, share >= 0.9, preferred, share, modal)
+        score = (fits, share >= 0.9, delimiter != " ", preferred, share, modal)
         if best is None or score > best[0]:
             best = (score, delimiter, rows)
     if best is None:

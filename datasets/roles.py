@@ -55,7 +55,8 @@ _TIME_NAMES = {"timestamp", "time", "ts", "epoch", "datetime", "date", "starttim
 # default; other text columns are left out unless the user asks for them.
 _CATEGORY_NAMES = {"proto", "protocol", "protocoltype", "service", "flag", "flags",
                    "state", "connstate", "history", "tcpflags", "flg", "pr",
-                   "application", "app", "direction", "dir"}  # fmt: skip
+                   "application", "l7proto", "appproto", "app", "direction",
+                   "dir"}  # fmt: skip
 
 
 @dataclass

@@ -219,3 +219,45 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and "09-constant-columns.csv" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_generic_netflow_csv_roles():
+    rows = "".join(
+        f"59.166.0.{i % 5},{1000 + i},149.171.126.{i % 3},{[80, 53, 443][i % 3]},"
+        f"{[6, 17][i % 2]},{100 + 7 * i},{2000 + i},{3 + i % 4},{int(i % 9 == 0)}\n"
+        for i in range(30)
+    )
+    header = (
+        "IPV4_SRC_ADDR,L4_SRC_PORT,IPV4_DST_ADDR,L4_DST_PORT,PROTOCOL,IN_BYTES,"
+        "OUT_BYTES,IN_PKTS,Label\n"
+    )
+    table = load_table((header + rows).encode(), name="nf.csv")
+    assert table.schema == "netflow"
+    spec = infer_roles(table.frame, schema=table.schema)
+    assert [c for c, r in spec.roles.items() if r in ("ip", "port")] == [
+        "IPV4_SRC_ADDR",
+        "L4_SRC_PORT",
+        "IPV4_DST_ADDR",
+        "L4_DST_PORT",
+    ]
+    assert spec.roles["PROTOCOL"] == "categorical"
+    assert spec.feature_columns == ["IN_BYTES", "OUT_BYTES", "IN_PKTS"]
+
+
+def test_space_separated_vpc_flow_log_to_traffic_matrix():
+    header = (
+        "version account-id interface-id srcaddr dstaddr srcport dstport "
+        "protocol packets bytes start end action log-status\n"
+    )
+    rows = "".join(
+        f"2 123456789010 eni-1 172.31.16.{i % 4} 172.31.16.21 {20641 + i} 22 6 "
+        f"{20 + i} {4249 + 10 * i} {1418530010 + 60 * i} {1418530070 + 60 * i} "
+        f"{'ACCEPT' if i % 5 else 'REJECT'} OK\n"
+        for i in range(20)
+    )
+    table = load_table((header + rows).encode(), name="vpc.log")
+    assert table.frame.shape == (20, 14)
+    spec = infer_roles(table.frame, schema=table.schema)
+    assert spec.roles["start"] == "timestamp"
+    matrix = flows_to_traffic_matrix(table.frame, spec=spec, bin="5min")
+    assert matrix[od_cells(matrix)].to_numpy().sum() == table.frame["bytes"].sum()
