@@ -8,11 +8,18 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-DIGIT_COLORS = alt.Scale(scheme="category10", domain=[str(d) for d in range(10)])
-METHOD_COLORS = alt.Scale(
-    domain=["PCA (first principal direction)", "Linear AE (decoder column)"],
-    range=["#1f2d3d", "#c0392b"],
-)
+# The Robust PCA heatmaps draw four 40 x 40 matrices (6400 cells), above
+# Altair's 5000-row guard; charts.py lifts it too, but this module may load first.
+alt.data_transformers.disable_max_rows()
+
+# Zeros (980 of the 1,030 bundled digits) in light grey so the rare digits stand out.
+DIGIT_COLORS = alt.Scale(
+    domain=[str(d) for d in range(10)],
+    range=["#c8cdd3", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#17becf", "#bcbd22"],
+)  # fmt: skip
+METHODS = ["PCA (first principal direction)", "Linear AE (decoder column)"]
+METHOD_COLORS = alt.Scale(domain=METHODS, range=["#1f2d3d", "#c0392b"])
 
 
 def error_vs_latent(curve: pd.DataFrame, selected: int) -> alt.LayerChart:
@@ -28,7 +35,13 @@ def error_vs_latent(curve: pd.DataFrame, selected: int) -> alt.LayerChart:
         ),
         y=alt.Y("mean_error:Q", title="Mean squared error per image"),
         color=alt.Color(
-            "method:N", title="Model", scale=alt.Scale(range=["#c0392b", "#1f2d3d"])
+            "method:N",
+            title="Model",
+            scale=alt.Scale(
+                domain=["Autoencoder", "PCA (best linear)"],
+                range=["#c0392b", "#1f2d3d"],
+            ),
+            legend=alt.Legend(orient="bottom"),
         ),
         tooltip=[
             alt.Tooltip("method:N", title="Model"),
@@ -89,15 +102,22 @@ def cloud_with_directions(
     )
     lines = (
         alt.Chart(directions)
-        .mark_line(strokeWidth=3, opacity=0.85)
+        .mark_line(opacity=0.8)
         .encode(
             x=alt.X("x1:Q", title="Feature 1"),
             y=alt.Y("x2:Q", title="Feature 2"),
             color=alt.Color("direction:N", title="Direction", scale=METHOD_COLORS),
+            # Same field, title and domain as the colour: one merged legend.
             strokeDash=alt.StrokeDash(
                 "direction:N",
                 title="Direction",
-                scale=alt.Scale(range=[[1, 0], [6, 4]]),
+                scale=alt.Scale(domain=METHODS, range=[[1, 0], [6, 4]]),
+            ),
+            # The lines coincide once trained: a wide PCA line under a thin AE one.
+            strokeWidth=alt.StrokeWidth(
+                "direction:N",
+                title="Direction",
+                scale=alt.Scale(domain=METHODS, range=[7, 2.5]),
             ),
             tooltip=[alt.Tooltip("direction:N", title="Direction")],
         )
@@ -196,6 +216,14 @@ def latent_scatter(
     return layers.properties(title=title, height=320)
 
 
+MATRIX_ORDER = [
+    "X = observed",
+    "L = low-rank part",
+    "S = sparse part",
+    "L0 = planted low rank",
+]
+
+
 def matrix_heatmaps(cells: pd.DataFrame, limit: float) -> alt.Chart:
     """X, L, S and the planted L0 side by side on one diverging colour scale.
 
@@ -223,43 +251,38 @@ def matrix_heatmaps(cells: pd.DataFrame, limit: float) -> alt.Chart:
         )
         .properties(width=170, height=170)
         .facet(
-            facet=alt.Facet("matrix:N", title=None, sort=None),
+            facet=alt.Facet("matrix:N", title=None, sort=MATRIX_ORDER),
             columns=4,
             title="Observed X, its split into L + S, and the truth L0",
         )
     )
 
 
-def admm_trace(history: pd.DataFrame) -> alt.Chart:
-    """Residual, rank of L, nonzeros of S and recovery error per ADMM iteration."""
-    long = history.melt(id_vars="iteration", var_name="quantity", value_name="value")
-    names = {
-        "residual": "Residual ||X - L - S|| / ||X||",
-        "rank": "Rank of L",
-        "nnz": "Nonzeros of S",
-        "error": "Recovery error ||L - L0|| / ||L0||",
-    }
-    long["quantity"] = long["quantity"].map(names)
-    return (
-        alt.Chart(long)
+def admm_trace(history: pd.DataFrame) -> alt.HConcatChart:
+    """Residual, rank of L, nonzeros of S and recovery error per ADMM iteration;
+    the residual and the error on log scales, since they fall by orders of
+    magnitude."""
+    panels = [
+        ("residual", "Residual ||X - L - S|| / ||X||", "log", ".2e"),
+        ("rank", "Rank of L", "linear", "d"),
+        ("nnz", "Nonzeros of S", "linear", "d"),
+        ("error", "Recovery error ||L - L0|| / ||L0||", "log", ".2e"),
+    ]
+    charts = [
+        alt.Chart(history, title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("iteration:Q", title="ADMM iteration"),
-            y=alt.Y("value:Q", title="Value"),
+            y=alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type=scale)),
             tooltip=[
                 alt.Tooltip("iteration:Q", title="Iteration"),
-                alt.Tooltip("quantity:N", title="Quantity"),
-                alt.Tooltip("value:Q", title="Value", format=".3g"),
+                alt.Tooltip(f"{field}:Q", title=title, format=number),
             ],
         )
-        .properties(width=220, height=150)
-        .facet(
-            facet=alt.Facet("quantity:N", title=None, sort=list(names.values())),
-            columns=4,
-            title="The solver, one iteration at a time",
-        )
-        .resolve_scale(y="independent")
-    )
+        .properties(width=200, height=150)
+        for field, title, scale, number in panels
+    ]
+    return alt.hconcat(*charts, title="The solver, one iteration at a time")
 
 
 def breakdown(sweep: pd.DataFrame, selected: float) -> alt.LayerChart:

@@ -89,12 +89,12 @@ def bottleneck_curve() -> pd.DataFrame:
     beside the best any linear map with z numbers can do (PCA)."""
     X, _ = digits()
     rows = [
-        ("Autoencoder 784-256-z", z, float(bottleneck_model(z).errors.mean()))
+        ("Autoencoder", z, float(bottleneck_model(z).errors.mean()))
         for z in LATENT_SIZES
     ]
     optima = teaching.pca_optima(X, LATENT_SIZES)
     rows += [
-        ("PCA with z components (best linear)", z, optimum)
+        ("PCA (best linear)", z, optimum)
         for z, optimum in zip(LATENT_SIZES, optima, strict=True)
     ]
     return pd.DataFrame(rows, columns=["method", "latent_dim", "mean_error"])
@@ -126,7 +126,7 @@ def latent_codes(kind: str, beta: float | None = None) -> pd.DataFrame:
             "error": model.errors,
             "image": np.arange(len(digit)),
         }
-    )
+    ).sort_values("digit", kind="stable")  # rare digits drawn last, on top
 
 
 @st.cache_data(max_entries=len(BETAS) + 1, show_spinner=False)

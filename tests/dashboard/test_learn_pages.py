@@ -51,13 +51,21 @@ def _metrics(at) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
 
 
+def _units(spec: dict) -> list[dict]:
+    """The single-mark specs inside a layered, faceted or concatenated chart."""
+    children = [spec["spec"]] if "spec" in spec else []
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        children += spec.get(key, [])
+    if not children:
+        return [spec]
+    return [unit for child in children for unit in _units(child)]
+
+
 def _check_charts(at) -> None:
-    """Every chart has a title, a tooltip, and a title on each x/y field."""
+    """Every chart has a title and a tooltip, and every x/y field has an axis title."""
     for title, spec in _specs(at).items():
         assert title
-        layers = spec.get("layer") or spec.get("spec", {}).get("layer")
-        layers = layers or [spec.get("spec", spec)]
-        encodings = [layer.get("encoding", {}) for layer in layers]
+        encodings = [unit.get("encoding", {}) for unit in _units(spec)]
         assert any("tooltip" in enc for enc in encodings), title
         for enc in encodings:
             for channel in ("x", "y"):
