@@ -68,24 +68,33 @@ def main() -> None:
     for _ in range(args.repeats):
         done = subprocess.run(
             [sys.executable, __file__, "--child", "--cycles", str(args.cycles)],
-            capture_output=True, text=True, check=True, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
         )
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
 
     colds = [r["cold"][0] for r in results]
     cold = statistics.median(colds)
     cold_cpu = statistics.median(r["cold"][1] for r in results)
-    warm = {page: statistics.median(t[0] for r in results for t in r["warm"][page])
-            for page in PAGES}
-    warm_cpu = {page: statistics.median(t[1] for r in results for t in r["warm"][page])
-                for page in PAGES}
+    warm = {
+        page: statistics.median(t[0] for r in results for t in r["warm"][page])
+        for page in PAGES
+    }
+    warm_cpu = {
+        page: statistics.median(t[1] for r in results for t in r["warm"][page])
+        for page in PAGES
+    }
     slowest = max(warm.values())
     fits = {r["fits"] for r in results}
 
     lines = [
-        f"ODDS cardio (1831 rows x 21 features), all four detectors, Streamlit AppTest; "
+        "ODDS cardio (1831 rows x 21 features), all four detectors, Streamlit "
+        f"AppTest; "
         f"{os.cpu_count()} cores (load average {load:.1f} at start), Python "
-        f"{platform.python_version()}; median of {args.repeats} fresh interpreters, page "
+        f"{platform.python_version()}; median of {args.repeats} fresh interpreters, "
+        "page "
         f"changes {args.cycles} rounds each. Fits per session: "
         f"{', '.join(map(str, sorted(fits)))} (page changes never refit). CPU seconds "
         "count every thread of the process, so they do not include waiting for a core.",
@@ -96,12 +105,15 @@ def main() -> None:
         f"{cold:.2f} | {cold_cpu:.2f} | {COLD_TARGET:g} | {cold / COLD_TARGET:.2f} |",
     ]
     for page in PAGES:
-        lines.append(f"| change page to {page.capitalize()}, warm | {warm[page]:.2f} | "
-                     f"{warm_cpu[page]:.2f} | {WARM_TARGET:g} | "
-                     f"{warm[page] / WARM_TARGET:.2f} |")
+        lines.append(
+            f"| change page to {page.capitalize()}, warm | {warm[page]:.2f} | "
+            f"{warm_cpu[page]:.2f} | {WARM_TARGET:g} | "
+            f"{warm[page] / WARM_TARGET:.2f} |"
+        )
     lines += [
         "",
-        f"Cold opens: {', '.join(f'{c:.2f}' for c in colds)} s. The slowest page change "
+        f"Cold opens: {', '.join(f'{c:.2f}' for c in colds)} s. The slowest page "
+        "change "
         f"takes {slowest / cold:.1%} of a cold open ({cold / slowest:.0f}x faster).",
         "",
         "Command: `.venv/bin/python bench/dashboard.py`",

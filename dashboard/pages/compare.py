@@ -52,9 +52,11 @@ st.caption(
 )
 if n_rows < n_features:
     st.warning(
-        f"Only {n_rows} rows for {n_features} features: too few to train the autoencoder "
+        f"Only {n_rows} rows for {n_features} features: too few to train the "
+        "autoencoder "
         "and VAE reliably, and PCA keeps at most "
-        f"{max(0, min(n_rows - 2, n_features - 1))} components. Treat these scores with care."
+        f"{max(0, min(n_rows - 2, n_features - 1))} components. Treat these scores "
+        "with care."
     )
 
 controls.threshold_controls(has_label)
@@ -65,32 +67,46 @@ titles = {name: DETECTOR_TITLES[name] for name in names}
 
 counts = st.columns(len(names))
 for column, name in zip(counts, names):
-    column.metric(f"{titles[name]} flags", f"{int(flags[name].sum()):,}",
-                  help=f"Fitted in {run.seconds[name]:.2f} s; {controls.describe(policy)}")
+    column.metric(
+        f"{titles[name]} flags",
+        f"{int(flags[name].sum()):,}",
+        help=f"Fitted in {run.seconds[name]:.2f} s; {controls.describe(policy)}",
+    )
 
 # ---- Which rows are anomalous -------------------------------------------------
 st.header("Which rows are anomalous?")
-st.caption("Scores on one scale: each detector's scores minus their median, divided by a "
-           "robust spread, on a symmetric log axis; the dashed rule is the shared threshold. "
-           "Raw scores are in the tooltips.")
+st.caption(
+    "Scores on one scale: each detector's scores minus their median, divided by a "
+    "robust spread, on a symmetric log axis; the dashed rule is the shared threshold. "
+    "Raw scores are in the tooltips."
+)
 bins, rules = distribution_table(run.scores, flags, thresholds, titles)
-domain = (float(min(bins["bin_start"].min(), rules["position"].min())),
-          float(max(bins["bin_end"].max(), rules["position"].max())))
+domain = (
+    float(min(bins["bin_start"].min(), rules["position"].min())),
+    float(max(bins["bin_end"].max(), rules["position"].max())),
+)
 histograms = st.columns(2)
 for i, name in enumerate(names):
     with histograms[i % 2]:
-        st.altair_chart(charts.score_distribution(bins, rules, titles[name], domain),
-                        width="stretch")
+        st.altair_chart(
+            charts.score_distribution(bins, rules, titles[name], domain),
+            width="stretch",
+        )
 
 long = scores_long(prepared.rows, run.scores, flags, titles)
 # Thin by row (all detectors together) so every flagged row keeps all its points.
 row_flagged = long.groupby("row")["flagged"].any()
-picked = charts.downsample(row_flagged.to_frame(), row_flagged.to_numpy(),
-                           max_rows=charts.MAX_POINTS // len(names))
+picked = charts.downsample(
+    row_flagged.to_frame(),
+    row_flagged.to_numpy(),
+    max_rows=charts.MAX_POINTS // len(names),
+)
 shown = long[long["row"].isin(picked.index)]
 if len(long) > len(shown):
-    st.caption(f"Charts show {len(shown):,} of {len(long):,} points: every flagged row "
-               "plus a random sample of the rest.")
+    st.caption(
+        f"Charts show {len(shown):,} of {len(long):,} points: every flagged row "
+        "plus a random sample of the rest."
+    )
 st.altair_chart(charts.scores_by_row(shown, titles))
 
 # ---- Do the detectors agree ---------------------------------------------------
@@ -100,8 +116,13 @@ upset_counts, membership = intersections(flags, titles)
 left, right = st.columns([3, 2])
 with left:
     if len(upset_counts):
-        st.altair_chart(charts.upset_bars(upset_counts, combination), width="stretch",
-                        key=UPSET_KEY, on_select="rerun", selection_mode="combination")
+        st.altair_chart(
+            charts.upset_bars(upset_counts, combination),
+            width="stretch",
+            key=UPSET_KEY,
+            on_select="rerun",
+            selection_mode="combination",
+        )
         st.altair_chart(charts.upset_matrix(membership), width="stretch")
     else:
         st.info("No detector flags any row at this threshold.")
@@ -110,16 +131,24 @@ with right:
     st.altair_chart(charts.pair_agreement(pair_agreement(flags, titles)))
 
 coords, explained = services.row_map(current)
-points = map_table(prepared.rows, coords, flags, titles,
-                   prepared.y_true if has_label else None)
+points = map_table(
+    prepared.rows, coords, flags, titles, prepared.y_true if has_label else None
+)
 members = points["flagged_by"] == combination if combination else np.zeros(n_rows, bool)
 
-table = flagged_table(current.table.frame, prepared.rows, run.scores, flags,
-                      limit=n_rows if combination else 50)
+table = flagged_table(
+    current.table.frame,
+    prepared.rows,
+    run.scores,
+    flags,
+    limit=n_rows if combination else 50,
+)
 if combination:
     table = table[table["row"].isin(points.loc[members, "row"])].head(200)
 if st.session_state.pop("_table_pick", False):
-    chosen_rows = (st.session_state.get(TABLE_KEY) or {}).get("selection", {}).get("rows", [])
+    chosen_rows = (
+        (st.session_state.get(TABLE_KEY) or {}).get("selection", {}).get("rows", [])
+    )
     if chosen_rows and chosen_rows[0] < len(table):
         st.session_state[state.SELECTED_ROW] = int(table.iloc[chosen_rows[0]]["row"])
 
@@ -127,10 +156,17 @@ selected = st.session_state[state.SELECTED_ROW]
 ring = members | (points["row"] == selected).to_numpy()
 drawn = charts.downsample(points, (points["flagged"] | ring).to_numpy())
 if len(drawn) < len(points):
-    st.caption(f"The map draws {len(drawn):,} of {len(points):,} rows: every flagged row "
-               "plus a random sample of the rest.")
-st.altair_chart(charts.row_map(drawn, tuple(explained), points[ring]), width="stretch",
-                key=MAP_KEY, on_select=_pick_from_map, selection_mode="picked")
+    st.caption(
+        f"The map draws {len(drawn):,} of {len(points):,} rows: every flagged row "
+        "plus a random sample of the rest."
+    )
+st.altair_chart(
+    charts.row_map(drawn, tuple(explained), points[ring]),
+    width="stretch",
+    key=MAP_KEY,
+    on_select=_pick_from_map,
+    selection_mode="picked",
+)
 
 # ---- How good are they --------------------------------------------------------
 if has_label:
@@ -141,20 +177,33 @@ if has_label:
     with left:
         st.altair_chart(charts.roc_chart(roc, operating), width="stretch")
     with right:
-        st.altair_chart(charts.pr_chart(pr, operating, float(np.mean(prepared.y_true))),
-                        width="stretch")
+        st.altair_chart(
+            charts.pr_chart(pr, operating, float(np.mean(prepared.y_true))),
+            width="stretch",
+        )
     st.caption(f"Confusion at the current threshold ({controls.describe(policy)}):")
-    st.table(confusion_table(prepared.y_true, flags, titles).set_index("detector")
-             .round(3))
+    st.table(
+        confusion_table(prepared.y_true, flags, titles).set_index("detector").round(3)
+    )
 else:
-    st.info("No label column: ROC and precision-recall curves need one (set a column's "
-            "role to 'label' on the Data page).")
+    st.info(
+        "No label column: ROC and precision-recall curves need one (set a column's "
+        "role to 'label' on the Data page)."
+    )
 
 # ---- The rows ------------------------------------------------------------------
 st.subheader(f"Flagged rows: {combination}" if combination else "Flagged rows")
-st.caption("Most agreed-upon first; values as in the file. Select a row to explain it; "
-           "click a bar of the UpSet chart to list only its rows (double-click clears).")
-st.dataframe(table, hide_index=True, width="stretch", key=TABLE_KEY,
-             on_select=_pick_from_table, selection_mode="single-row")
+st.caption(
+    "Most agreed-upon first; values as in the file. Select a row to explain it; "
+    "click a bar of the UpSet chart to list only its rows (double-click clears)."
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key=TABLE_KEY,
+    on_select=_pick_from_table,
+    selection_mode="single-row",
+)
 if selected is not None and selected in set(prepared.rows.tolist()):
     st.page_link("pages/explain.py", label=f"Explain row {selected}", icon="🔍")

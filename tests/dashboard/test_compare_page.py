@@ -23,8 +23,10 @@ def charts(at) -> dict[str, tuple[dict, dict[str, pd.DataFrame]]]:
     found = {}
     for element in at.get("vega_lite_chart"):
         spec = json.loads(element.proto.spec)
-        data = {d.name: convert_arrow_bytes_to_pandas_df(d.data.data)
-                for d in element.proto.datasets}
+        data = {
+            d.name: convert_arrow_bytes_to_pandas_df(d.data.data)
+            for d in element.proto.datasets
+        }
         found[title_of(spec)] = (spec, data)
     return found
 
@@ -53,7 +55,8 @@ def drawn(chart, mark: str, field: str | None = None) -> pd.DataFrame:
     """The rows drawn by the first view with this mark (and encoding this field)."""
     spec, data = chart
     view, name = next(
-        (v, n) for v, n in views(spec)
+        (v, n)
+        for v, n in views(spec)
         if mark_of(v) == mark and (field is None or field in json.dumps(v["encoding"]))
     )
     return data[name]
@@ -72,7 +75,9 @@ def check_readable(spec: dict) -> None:
     assert title_of(spec), spec
     units = list(views(spec))
     assert units, title_of(spec)
-    assert any("tooltip" in view.get("encoding", {}) for view, _ in units), title_of(spec)
+    assert any("tooltip" in view.get("encoding", {}) for view, _ in units), title_of(
+        spec
+    )
     for view, _ in units:
         for channel in ("x", "y"):
             encoding = view.get("encoding", {}).get(channel, {})
@@ -99,10 +104,14 @@ def cardio():
 def test_compare_shows_every_view_readable(cardio):
     found = charts(cardio)
     expected = {
-        "Score of every row, per detector", "Which detectors flag the same rows",
-        "Detectors in each combination", "Do the detectors rank rows alike?",
-        "Rows flagged by both detectors", "Map of the rows, coloured by agreement",
-        "Detection quality against the label", "Precision-recall curves",
+        "Score of every row, per detector",
+        "Which detectors flag the same rows",
+        "Detectors in each combination",
+        "Do the detectors rank rows alike?",
+        "Rows flagged by both detectors",
+        "Map of the rows, coloured by agreement",
+        "Detection quality against the label",
+        "Precision-recall curves",
     } | {f"{name}: score distribution and threshold" for name in NAMES}
     assert expected <= set(found)
     for spec, _ in found.values():
@@ -140,8 +149,11 @@ def test_roc_and_pr_curves_name_auc_and_ap_for_all_four(cardio):
     assert [mark_of(v) for v, _ in views(spec)] == ["line", "line", "point"]
     confusion = cardio.table[0].value
     assert len(confusion) == 4
-    assert (confusion["true positives"].astype(int) + confusion["false positives"]
-            .astype(int) == 92).all()
+    assert (
+        confusion["true positives"].astype(int)
+        + confusion["false positives"].astype(int)
+        == 92
+    ).all()
 
 
 @pytest.mark.slow
@@ -216,7 +228,8 @@ def test_case_17_every_flagged_row_is_drawn():
     at.run()
     at.switch_page("pages/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
-        ("17-chart-6000-rows.csv", data, "text/csv")).run()
+        ("17-chart-6000-rows.csv", data, "text/csv")
+    ).run()
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     found = charts(at)

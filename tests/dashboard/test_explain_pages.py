@@ -22,8 +22,10 @@ def charts(at) -> dict[str, tuple[dict, dict[str, pd.DataFrame]]]:
     found = {}
     for element in at.get("vega_lite_chart"):
         spec = json.loads(element.proto.spec)
-        data = {d.name: convert_arrow_bytes_to_pandas_df(d.data.data)
-                for d in element.proto.datasets}
+        data = {
+            d.name: convert_arrow_bytes_to_pandas_df(d.data.data)
+            for d in element.proto.datasets
+        }
         title = spec.get("title")
         found[title if isinstance(title, str) else title["text"]] = (spec, data)
     return found
@@ -49,7 +51,9 @@ def drawn(chart, mark: str) -> pd.DataFrame:
 def check_readable(spec: dict) -> None:
     units = list(views(spec))
     assert spec.get("title") and units
-    assert any("tooltip" in view.get("encoding", {}) for view, _ in units), spec["title"]
+    assert any("tooltip" in view.get("encoding", {}) for view, _ in units), spec[
+        "title"
+    ]
     for view, _ in units:
         for channel in ("x", "y"):
             encoding = view.get("encoding", {}).get(channel, {})
@@ -98,10 +102,13 @@ def test_explain_shows_values_residuals_sparse_cells_and_ranks():
     found = charts(at)
     profile = drawn(found["How far this row is from typical, per feature"], "bar")
     assert {"value", "typical", "deviation"} <= set(profile.columns)
-    residuals = drawn(found["Why each detector scores this row: per-feature residuals"],
-                      "bar")
+    residuals = drawn(
+        found["Why each detector scores this row: per-feature residuals"], "bar"
+    )
     assert set(residuals["detector"]) == {"PCA", "Robust PCA"}
-    sparse = drawn(found["Robust PCA: cells of this row that L cannot explain (S)"], "bar")
+    sparse = drawn(
+        found["Robust PCA: cells of this row that L cannot explain (S)"], "bar"
+    )
     assert (sparse["sparse"].abs() > 0).all()
     # The default row is the most agreed-upon flagged row, ranked near the top.
     assert int(at.metric[0].value.split()[0].lstrip("#")) <= 92
@@ -161,8 +168,11 @@ def test_timeline_shows_traffic_matrix_heatmaps():
     at.switch_page("pages/timeline.py").run()
     assert not at.exception
     found = charts(at)
-    assert {"Traffic per OD pair", "Robust PCA sparse part S per OD pair",
-            "Total traffic per bin, flagged bins in red"} <= set(found)
+    assert {
+        "Traffic per OD pair",
+        "Robust PCA sparse part S per OD pair",
+        "Total traffic per bin, flagged bins in red",
+    } <= set(found)
     heat = drawn(found["Traffic per OD pair"], "rect")
     assert heat["pair"].str.contains("->").all()
     assert heat["time"].nunique() <= 300 and heat["pair"].nunique() <= 40
@@ -184,12 +194,18 @@ def test_rpca_page_splits_on_one_scale_and_refits_only_rpca_for_lambda():
     found = charts(at)
     spec, data = found["X = L + S, on one colour scale"]
     cells = drawn((spec, data), "rect")
-    assert list(dict.fromkeys(cells["matrix"])) == ["X (standardised)", "L: low rank",
-                                                   "S: sparse"]
+    assert list(dict.fromkeys(cells["matrix"])) == [
+        "X (standardised)",
+        "L: low rank",
+        "S: sparse",
+    ]
     assert spec["spec"]["encoding"]["color"]["scale"]["domain"][0] < 0
     trace = drawn(found["Convergence of the solver"], "line")
-    assert set(trace["quantity"]) == {"log10 relative residual", "rank of L",
-                                      "nonzeros of S"}
+    assert set(trace["quantity"]) == {
+        "log10 relative residual",
+        "rank of L",
+        "nonzeros of S",
+    }
     default = 1 / np.sqrt(1831)
     assert at.metric[0].value == f"{default:.4g}"
 

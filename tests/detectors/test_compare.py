@@ -73,8 +73,12 @@ def test_distribution_table_counts_every_row_and_places_each_threshold(three):
         rule = rules[rules["detector"] == title].iloc[0]
         assert rule["threshold"] == thresholds[name]
         # Every flagged bin lies at or right of the rule, every normal bin left of it.
-        assert mine.loc[mine["status"] == "flagged", "bin_end"].min() >= rule["position"]
-        assert mine.loc[mine["status"] == "normal", "bin_start"].max() <= rule["position"]
+        assert (
+            mine.loc[mine["status"] == "flagged", "bin_end"].min() >= rule["position"]
+        )
+        assert (
+            mine.loc[mine["status"] == "normal", "bin_start"].max() <= rule["position"]
+        )
     # One shared axis: every bin of every detector has the same width.
     assert (bins["bin_end"] - bins["bin_start"]).round(9).nunique() == 1
 
@@ -99,7 +103,10 @@ def test_intersections_partition_the_flagged_rows(three):
     members = membership[membership["combination"] == "A + B"]
     if len(members):
         assert members.set_index("detector")["member"].to_dict() == {
-            "A": True, "B": True, "C": False}
+            "A": True,
+            "B": True,
+            "C": False,
+        }
 
 
 def test_combination_labels_are_empty_for_unflagged_rows():
@@ -126,7 +133,9 @@ def test_principal_map_matches_the_svd_up_to_sign(shape):
     u, s, _ = np.linalg.svd(Z, full_matrices=False)
     expected = u[:, :2] * s[:2]
     for k in range(2):
-        assert abs(np.corrcoef(coords[:, k], expected[:, k])[0, 1]) == pytest.approx(1.0)
+        assert abs(np.corrcoef(coords[:, k], expected[:, k])[0, 1]) == pytest.approx(
+            1.0
+        )
         assert np.linalg.norm(coords[:, k]) == pytest.approx(s[k])
     assert ratio == pytest.approx(s[:2] ** 2 / np.sum(s**2))
 
@@ -165,7 +174,9 @@ def test_confusion_table_adds_up(three):
     table = confusion_table(y_true, flags, TITLES).set_index("detector")
     cells = ["true positives", "false positives", "false negatives", "true negatives"]
     assert (table[cells].sum(axis=1) == 300).all()
-    assert (table["flagged"] == table["true positives"] + table["false positives"]).all()
+    assert (
+        table["flagged"] == table["true positives"] + table["false positives"]
+    ).all()
     a = table.loc["A"]
     assert a["precision"] == pytest.approx(a["true positives"] / a["flagged"])
 
@@ -184,8 +195,9 @@ def test_row_profile_and_contributions():
     profile = row_profile(X, ["x", "y"], 9)
     assert profile.loc[0, "typical"] == 5.5 and profile.loc[0, "deviation"] > 10
     assert profile.loc[1, "deviation"] == 0.0
-    table = contributions_table({"a": np.array([1.0, 3.0, -0.5])}, ["p", "q", "r"], TITLES,
-                                top=2)
+    table = contributions_table(
+        {"a": np.array([1.0, 3.0, -0.5])}, ["p", "q", "r"], TITLES, top=2
+    )
     assert list(table["feature"]) == ["q", "p"]
     assert table["share"].tolist() == pytest.approx([3 / 3.5, 1 / 3.5])
 
@@ -206,12 +218,15 @@ def test_apply_policy_one_rule_for_all(three, planted):
     scores, _, y_true = three
     _, flags = apply_policy(ThresholdPolicy("contamination", 0.05), scores, {})
     assert all(f.sum() == 15 for f in flags.values())
-    _, flags = apply_policy(ThresholdPolicy("fpr", 0.02), scores, {}, reference=y_true == 0)
+    _, flags = apply_policy(
+        ThresholdPolicy("fpr", 0.02), scores, {}, reference=y_true == 0
+    )
     assert all((f & (y_true == 0)).sum() <= 0.02 * 280 for f in flags.values())
     X, outlier = planted
     pca = PCADetector().fit(X)
-    thresholds, flags = apply_policy(ThresholdPolicy("alpha", 0.01),
-                                     {"pca": pca.train_scores_}, {"pca": pca}, X)
+    thresholds, flags = apply_policy(
+        ThresholdPolicy("alpha", 0.01), {"pca": pca.train_scores_}, {"pca": pca}, X
+    )
     assert thresholds["pca"] is None and flags["pca"][outlier]
 
 
@@ -262,10 +277,14 @@ def test_convergence_table_is_tidy():
     info = {"residual": [1.0, 0.1], "rank": [3, 2], "nnz": [10, 12]}
     table = convergence_table(info)
     assert len(table) == 6
-    assert set(table["quantity"]) == {"log10 relative residual", "rank of L",
-                                      "nonzeros of S"}
-    assert table.loc[table["quantity"] == "log10 relative residual", "value"].tolist() == [
-        0.0, -1.0]
+    assert set(table["quantity"]) == {
+        "log10 relative residual",
+        "rank of L",
+        "nonzeros of S",
+    }
+    assert table.loc[
+        table["quantity"] == "log10 relative residual", "value"
+    ].tolist() == [0.0, -1.0]
 
 
 def test_blamed_features_and_od_pairs():
