@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -107,7 +108,7 @@ with st.form("save_form"):
                 versions=library_versions(), params={}, seconds=run.seconds,
                 models=run.models, notes=list(current.table.notes),
             )
-        except (StorageError, OSError, ValueError) as exc:
+        except (StorageError, OSError, ValueError, sqlite3.Error) as exc:
             logger.warning("saving failed: %s", exc)
             st.error(f"Could not save the analysis: {exc}")
         else:
@@ -116,7 +117,13 @@ with st.form("save_form"):
 
 # ---- Feedback ----------------------------------------------------------------------
 st.header("Feedback on flagged rows")
-marks = db.marks(saved_id) if saved_id else None
+marks = None
+if saved_id:
+    try:
+        marks = db.marks(saved_id)
+    except (StorageError, sqlite3.Error) as exc:
+        logger.warning("marks of %s unreadable: %s", saved_id, exc)
+        st.error(f"The feedback marks cannot be read just now ({exc}); try again shortly.")
 table = exports.results_table(current.table.frame, prepared.rows, run.scores, flags, marks)
 flagged = table[table["flagged_by"] > 0].sort_values("flagged_by", ascending=False,
                                                       kind="stable")
@@ -145,8 +152,8 @@ else:
         if st.form_submit_button("Save mark"):
             try:
                 db.add_mark(saved_id, row, verdict, comment, author or None)
-            except StorageError as exc:
-                st.error(str(exc))
+            except (StorageError, sqlite3.Error) as exc:
+                st.error(f"The mark was not saved: {exc}")
             else:
                 st.toast(f"Row {row} marked: {VERDICT_TITLES[verdict]}.")
                 st.rerun()
