@@ -162,6 +162,10 @@ def load_table(source: Any, name: str | None = None) -> Table:
             "and at least one data row"
         )
     head, data = _decompress(name, head, data, path, notes)
+    if not head.strip():
+        raise DatasetError(
+            f"{name}: the compressed file holds nothing; compress the CSV itself"
+        )
     if head.startswith(b"PAR1"):
         return _finish(_read_parquet(name, data, path), name, notes, None)
     _refuse_binary(name, head)
@@ -199,7 +203,7 @@ def load_table(source: Any, name: str | None = None) -> Table:
         text_head = text_head[text_head.index("\n") + 1 :]
         notes.append("Removed Excel's 'sep=' line at the top.")
 
-    layout = _sniff(name, text_head, path)
+    layout = _sniff(name, text_head)
     if layout.delimiter != "," and len(layout.names) > 1:
         notes.append(f"Columns are separated by {_DELIMITER_TITLES[layout.delimiter]}.")
     if layout.decimal == ",":
@@ -454,7 +458,7 @@ def _records(text: str, delimiter: str, limit: int = 60) -> list[list[str]]:
     return rows
 
 
-def _sniff(name: str, text: str, path: Path | None) -> _Layout:
+def _sniff(name: str, text: str) -> _Layout:
     """Find the delimiter, decimal mark, header and known layout of a text file."""
     layout = _Layout()
     suffix = name.lower().removesuffix(".gz")
