@@ -22,6 +22,8 @@ from detectors.thresholds import ThresholdPolicy
 
 logger = logging.getLogger(__name__)
 SHOWN_ROW_NUMBERS = 30
+# Above this many rows the export files are built only when asked for.
+EAGER_EXPORT_ROWS = 100_000
 
 
 def _policy_and_flags(run, prepared) -> tuple[ThresholdPolicy, dict]:
@@ -182,26 +184,33 @@ manifest = exports.run_manifest(
     scores=run.scores, flags=flags,
 )
 report_title = f"Anomaly Lens: {saved.name if saved is not None else input_name}"
-buttons = st.columns(4)
-# Built on every run (well under a second on the bundled samples): deferred callables
-# cannot live in the serialisable session state that config.toml enforces.
-buttons[0].download_button(
-    "CSV", exports.to_csv_bytes(export_table), f"{stem}-{scope}.csv", "text/csv",
-    key="download_csv", on_click="ignore", icon="📄",
-    help="Formula-like text gets a leading ' so spreadsheets show it as text.")
-buttons[1].download_button(
-    "Parquet", exports.to_parquet_bytes(export_table), f"{stem}-{scope}.parquet",
-    "application/vnd.apache.parquet", key="download_parquet", on_click="ignore", icon="🧱")
-buttons[2].download_button(
-    "HTML report", exports.html_report(table, manifest, title=report_title,
-                                       titles=titles).encode("utf-8"),
-    f"{stem}-report.html", "text/html", key="download_report", on_click="ignore",
-    icon="📊", help="One file with the charts inline; opens without a network.")
-buttons[3].download_button(
-    "Run manifest", exports.manifest_bytes(manifest), f"{stem}-run.json",
-    "application/json", key="download_manifest", on_click="ignore", icon="🧾",
-    help="Reproduce the scores: python -m detectors score INPUT --manifest run.json")
-st.caption(f"Reproduce these scores bit for bit from the original file: "
-           f"`python -m detectors score {Path(input_name).name} --manifest {stem}-run.json`")
+ready = len(export_table) <= EAGER_EXPORT_ROWS or st.toggle(
+    f"Prepare the export files ({len(export_table):,} rows: this takes a while on every "
+    "change)", key="export_ready")
+if ready:
+    buttons = st.columns(4)
+    # Built on every run (well under a second on the bundled samples): deferred callables
+    # cannot live in the serialisable session state that config.toml enforces.
+    buttons[0].download_button(
+        "CSV", exports.to_csv_bytes(export_table), f"{stem}-{scope}.csv", "text/csv",
+        key="download_csv", on_click="ignore", icon="📄",
+        help="Formula-like text gets a leading ' so spreadsheets show it as text.")
+    buttons[1].download_button(
+        "Parquet", exports.to_parquet_bytes(export_table), f"{stem}-{scope}.parquet",
+        "application/vnd.apache.parquet", key="download_parquet", on_click="ignore",
+        icon="🧱")
+    buttons[2].download_button(
+        "HTML report", exports.html_report(table, manifest, title=report_title,
+                                           titles=titles).encode("utf-8"),
+        f"{stem}-report.html", "text/html", key="download_report", on_click="ignore",
+        icon="📊", help="One file with the charts inline; opens without a network.")
+    buttons[3].download_button(
+        "Run manifest", exports.manifest_bytes(manifest), f"{stem}-run.json",
+        "application/json", key="download_manifest", on_click="ignore", icon="🧾",
+        help="Reproduce the scores: python -m detectors score INPUT --manifest run.json")
+# Backticks removed: a file name must not end the code span and become Markdown.
+command = (f"python -m detectors score {Path(input_name).name} --manifest {stem}-run.json"
+           .replace("`", ""))
+st.caption(f"Reproduce these scores bit for bit from the original file: `{command}`")
 if len(prepared.rows) < len(table):
     st.caption("Rows dropped for missing values have empty scores in the exports.")
