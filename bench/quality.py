@@ -163,7 +163,7 @@ def table(names: list[str], methods: dict, results: dict, metric: int) -> str:
 
 
 def targets(names: list[str], methods: dict, results: dict) -> str:
-    """One line per target: ours vs PyOD's matching detector, best of ours vs IForest."""
+    """Target lines: ours vs PyOD's matching detector; best of ours vs IForest."""
     mean = {t: _mean([results[n, t] if isinstance(results[n, t], str)
                       else float(results[n, t][0]) for n in names]) for t in methods}
     lines = []

@@ -98,8 +98,10 @@ class VAEDetector(NeuralDetector):
         ``n_features``.
     beta : float, default=1.0
         Weight of the KL term (1 is the plain ELBO).
-    epochs : int, default=100
-        Upper bound on training epochs; early stopping usually ends sooner.
+    epochs : int, default=30
+        Upper bound on training epochs. Kept short on purpose: a network trained
+        much longer also learns to reconstruct the anomalies in its training
+        data (see Notes).
     batch_size : int or None, default=None
         Rows per Adam step. None: ``n_train // 8`` clipped to [32, 256], so small
         data still gets several steps per epoch.
@@ -107,7 +109,7 @@ class VAEDetector(NeuralDetector):
         Adam learning rate.
     weight_decay : float, default=1e-5
         L2 penalty (Adam's ``weight_decay``).
-    trim_fraction : float, default=0.1
+    trim_fraction : float, default=0.2
         Share of each batch's worst-fitting rows left out of the training loss,
         so that anomalies in the training data are not learned (0 trains on all
         rows).
@@ -118,8 +120,9 @@ class VAEDetector(NeuralDetector):
         weights are restored. None trains all ``epochs``.
     grad_clip : float or None, default=5.0
         Maximum gradient norm per step; None disables it.
-    activation : {"relu", "leaky_relu", "elu", "tanh", "gelu"}, default="relu"
-        Hidden-layer activation.
+    activation : {"relu", "leaky_relu", "elu", "tanh", "gelu"}, default="tanh"
+        Hidden-layer activation. tanh saturates, so a row far outside the
+        training range cannot be reconstructed by extrapolation.
     output : {"linear", "sigmoid"}, default="linear"
         Decoder output; "sigmoid" requires ``input_scaling="minmax"``.
     input_scaling : {"standard", "minmax"}, default="standard"
@@ -176,15 +179,15 @@ class VAEDetector(NeuralDetector):
         hidden_sizes: tuple[int, ...] | None = None,
         latent_dim: int | None = None,
         beta: float = 1.0,
-        epochs: int = 100,
+        epochs: int = 30,
         batch_size: int | None = None,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
-        trim_fraction: float = 0.1,
+        trim_fraction: float = 0.2,
         validation_fraction: float = 0.1,
         patience: int | None = 10,
         grad_clip: float | None = 5.0,
-        activation: str = "relu",
+        activation: str = "tanh",
         output: str = "linear",
         input_scaling: str = "standard",
         random_state: int = 0,
