@@ -112,7 +112,7 @@ def make_cicids_tm(source: Path) -> pd.DataFrame:
     return keep_top(matrix, TM_TOP)
 
 
-def make_synth_tm(source: Path) -> pd.DataFrame:
+def make_synth_tm(source: Path) -> pd.DataFrame:  # noqa: ARG001 (same signature)
     """The default ``python -m datasets synth-tm --seed 0`` matrix."""
     from .traffic import synth_traffic_matrix
 

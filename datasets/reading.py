@@ -220,7 +220,7 @@ def load_table(source: Any, name: str | None = None) -> Table:
                 else " columns are named column_1, column_2, ..."
             )
         )
-    data = _drop_footer(name, data, path, layout, notes)
+    data = _drop_footer(data, path, layout, notes)
     frame = _read_delimited(name, data, path, layout)
     table = _finish(frame, name, notes, layout.schema)
     if layout.footer:
@@ -474,7 +474,16 @@ def _sniff(name: str, text: str) -> _Layout:
         # A real delimiter splits the header like the rows; a decimal comma in a
         # one-column file splits only the rows.
         fits = counts[0] == modal and modal > 1
-        score = (fits, share >= 0.9, delimiter != " ", preferred, share, modal)
+        # Then a delimiter that splits the header at all beats one never seen.
+        score = (
+            fits,
+            delimiter != " ",
+            counts[0] > 1,
+            share >= 0.9,
+            preferred,
+            share,
+            modal,
+        )
         if best is None or score > best[0]:
             best = (score, delimiter, rows)
     if best is None:
@@ -543,32 +552,39 @@ def _is_number(cell: str, decimal: str = ".") -> bool:
     return bool(_NUMBER.fullmatch(cell))
 
 
-def _drop_footer(name, data, path, layout, notes):
-    """Cut trailing summary lines (nfdump) whose field count differs from the header."""
-    tail_source = data if data is not None else None
-    if tail_source is None:
+def _drop_footer(data, path, layout, notes):
+    """Cut trailing summary lines (nfdump) whose field count differs from the header.
+
+    Only a short block (at most 4 lines, no quotes) right after a row that does
+    match the header counts; anything else is left for the ragged-row error.
+    """
+    if data is None:
         with path.open("rb") as handle:
             handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - 4096))
+            handle.seek(max(0, handle.tell() - 4096))
             tail = handle.read()
     else:
-        tail = tail_source[-4096:]
+        tail = data[-4096:]
     lines = tail.rstrip(b"\r\n").split(b"\n")
     n_cols = len(layout.names)
-    footer = 0
-    # At most a few short lines at the very end, with no quotes in them.
+    footer, closed = 0, False
     for line in reversed(lines[-5:]):
         fields = line.decode("utf-8", "replace").rstrip("\r").split(layout.delimiter)
-        if len(fields) == n_cols or b'"' in line:
+        if b'"' in line:
+            break
+        if len(fields) == n_cols:
+            closed = True
             break
         footer += 1
-    if not footer:
+    if not footer or not closed:
         return data
     data = data if data is not None else path.read_bytes()
     body = data.rstrip(b"\r\n")
     for _ in range(footer):
         body = body[: body.rfind(b"\n")]
+    if layout.header and b"\n" not in body:
+        # What is left is the header alone: these are ragged rows, not a footer.
+        return data
     dropped = data[len(body) :].strip().decode("utf-8", "replace").splitlines()
     notes.append(
         f"Dropped {footer} footer line(s) at the end that are not data rows "

@@ -231,3 +231,21 @@ def test_pandas_default_integer_names_are_a_header():
     table = load_table(b"0,1,2,label\n0.5,1.5,2.5,0\n3.5,4.5,5.5,1\n", name="np.csv")
     assert list(table.frame.columns) == ["0", "1", "2", "label"]
     assert len(table.frame) == 2
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"a,b,c\n1,2\n", "line 2 has 2 fields"),
+        (b"a,b,c\n1,2,3\n4,5\n6,7\n8,9\n1,2\n3,4\n", "line 3 has 2 fields"),
+    ],
+)
+def test_short_rows_at_the_end_are_not_taken_for_a_footer(data, message):
+    with pytest.raises(DatasetError, match=message):
+        load_table(data, name="short.csv")
+
+
+def test_a_short_summary_after_data_rows_is_a_footer():
+    table = load_table(b"a,b,c\n1,2,3\n4,5,6\nTotal\n2 rows\n", name="f.csv")
+    assert table.frame["a"].tolist() == [1, 4]
+    assert any("footer" in note for note in table.notes)

@@ -149,7 +149,7 @@ def test_synth_is_seeded():
     assert not a.equals(c)
 
 
-def test_cli_synth_tm_writes_matrix_and_truth(tmp_path, capsys):
+def test_cli_synth_tm_writes_matrix_and_truth(tmp_path):
     out = tmp_path / "tm.csv"
     assert (
         main(
