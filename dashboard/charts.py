@@ -17,6 +17,9 @@ MAX_POINTS = 4000
 # when many rows are flagged; the sampling below keeps the rest small.
 alt.data_transformers.disable_max_rows()
 FLAG_COLORS = alt.Scale(domain=["normal", "flagged"], range=["#9aa5b1", "#c0392b"])
+# Streamlit's default autosize "fit" squeezes titles, axes and legends into the
+# height as well; "fit-x" stretches the width and keeps each plot's own height.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def downsample(
@@ -97,7 +100,10 @@ def pair_agreement(pairs: pd.DataFrame) -> alt.LayerChart:
         ),
     )
     return (cells + text).properties(
-        title="Rows flagged by both detectors", height=220, width=260
+        autosize=FIT_WIDTH,
+        title="Rows flagged by both detectors",
+        height=220,
+        width=260,
     )
 
 
@@ -152,7 +158,9 @@ def score_distribution(
         )
     )
     return (bars + rule).properties(
-        title=f"{detector}: score distribution and threshold", height=150
+        autosize=FIT_WIDTH,
+        title=f"{detector}: score distribution and threshold",
+        height=150,
     )
 
 
@@ -209,6 +217,7 @@ def roc_chart(curves: pd.DataFrame, points: pd.DataFrame) -> alt.LayerChart:
         )
     )
     return (chance + lines + dots).properties(
+        autosize=FIT_WIDTH,
         title=alt.TitleParams(
             "Detection quality against the label",
             subtitle="ROC curves; dots mark the current threshold",
@@ -265,6 +274,7 @@ def pr_chart(
         )
     )
     return (lines + chance + dots).properties(
+        autosize=FIT_WIDTH,
         title=alt.TitleParams(
             "Precision-recall curves",
             subtitle="Dashed: share of anomalies (chance level)",
@@ -324,6 +334,7 @@ def upset_bars(counts: pd.DataFrame, selected: str | None = None) -> alt.LayerCh
         )
     )
     return (bars + labels).properties(
+        autosize=FIT_WIDTH,
         title=alt.TitleParams(
             "Which detectors flag the same rows",
             subtitle="UpSet: one bar per exact combination; click one to list its rows",
@@ -368,6 +379,7 @@ def upset_matrix(membership: pd.DataFrame) -> alt.LayerChart:
         .encode(x=x, y=alt.Y("min(detector):N", title="Detector"), y2="max(detector):N")
     )
     return (links + dots).properties(
+        autosize=FIT_WIDTH,
         title=alt.TitleParams("Detectors in each combination", fontSize=12),
         height=30 * max(membership["detector"].nunique(), 1),
     )
@@ -398,6 +410,7 @@ def spearman_heatmap(matrix: pd.DataFrame) -> alt.LayerChart:
         ),
     )
     return (cells + text).properties(
+        autosize=FIT_WIDTH,
         title=alt.TitleParams(
             "Do the detectors rank rows alike?",
             subtitle="Spearman rank correlation of the scores",
@@ -459,6 +472,7 @@ def row_map(
             )
         )
     return alt.layer(*layers).properties(
+        autosize=FIT_WIDTH,
         title=alt.TitleParams(
             "Map of the rows, coloured by agreement",
             subtitle="Every flagged row is drawn; click a point to explain it",
@@ -601,7 +615,7 @@ def position_chart(
             ],
         )
     )
-    return (line + rule).properties(title=title, height=180)
+    return (line + rule).properties(autosize=FIT_WIDTH, title=title, height=180)
 
 
 def matrix_heatmaps(
@@ -726,7 +740,7 @@ def series_chart(
             ],
         )
     )
-    return alt.layer(*layers).properties(title=title, height=200)
+    return alt.layer(*layers).properties(autosize=FIT_WIDTH, title=title, height=200)
 
 
 def time_heatmap(
@@ -757,5 +771,5 @@ def time_heatmap(
                 alt.Tooltip("value:Q", title=color_title, format=".4g"),
             ],
         )
-        .properties(height=320)
+        .properties(autosize=FIT_WIDTH, height=320)
     )
