@@ -15,6 +15,7 @@ import gzip
 import io
 import logging
 import lzma
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -236,6 +237,11 @@ def _obtain(source: Any, name: str | None) -> tuple[str, Path | None, bytes | No
         name = name or path.name
         if not path.is_file():
             raise DatasetError(f"{name}: no such file ({path}); check the path")
+        if not os.access(path, os.R_OK):
+            raise DatasetError(
+                f"{name}: the file cannot be read (permission denied); "
+                "check its permissions"
+            )
         size = path.stat().st_size
         data = None
     else:
