@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 def _traffic_matrix(args) -> None:
     from .reading import load_table
     from .roles import infer_roles
-    from .traffic import flows_to_traffic_matrix, keep_top
+    from .traffic import flows_to_traffic_matrix
 
     table = load_table(args.flows)
     spec = infer_roles(table.frame, schema=table.schema)
@@ -122,10 +122,9 @@ def _traffic_matrix(args) -> None:
         time_column=args.time_column,
         src_column=args.src_column,
         dst_column=args.dst_column,
+        top=args.top,
         name=table.name,
     )
-    if args.top is not None:
-        matrix = keep_top(matrix, args.top)
     _write(matrix, args.out)
     for note in matrix.attrs.get("notes", []):
         logger.info(note)

@@ -97,7 +97,7 @@ def make_cicids_tm(source: Path) -> pd.DataFrame:
     """
     from .reading import load_table
     from .roles import infer_roles
-    from .traffic import flows_to_traffic_matrix, keep_top
+    from .traffic import flows_to_traffic_matrix
 
     table = load_table(source / "cicids2017_sample.csv.gz")
     spec = infer_roles(table.frame, schema=table.schema)
@@ -108,8 +108,9 @@ def make_cicids_tm(source: Path) -> pd.DataFrame:
         value="bytes",
         prefix=TM_PREFIX,
         spec=spec,
+        top=TM_TOP,
     )
-    return keep_top(matrix, TM_TOP)
+    return matrix
 
 
 def make_synth_tm(source: Path) -> pd.DataFrame:  # noqa: ARG001 (same signature)

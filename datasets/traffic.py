@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 #: Separator between origin and destination in a traffic-matrix column name.
 PAIR_SEPARATOR = "->"
+#: Largest traffic matrix built (bins x groups): 20 million cells, 160 MB.
+MAX_MATRIX_CELLS = 20_000_000
 
 # Per-schema columns summed for "bytes" and "packets" (both directions).
 _VOLUME_COLUMNS = {
@@ -68,6 +70,7 @@ def flows_to_traffic_matrix(
     time_column: str | None = None,
     src_column: str | None = None,
     dst_column: str | None = None,
+    top: int | None = None,
     name: str = "flows",
 ) -> pd.DataFrame:
     """Sum flow volumes per time bin and origin-destination pair.
@@ -92,6 +95,9 @@ def flows_to_traffic_matrix(
         Column roles; inferred when omitted.
     time_column, src_column, dst_column : str, optional
         Override the columns found by role and name.
+    top : int, optional
+        Keep the ``top`` groups with the most volume and sum the others into
+        a column ``other`` (row totals unchanged).
     name : str, default="flows"
         File name for messages.
 
@@ -106,8 +112,8 @@ def flows_to_traffic_matrix(
     Raises
     ------
     DatasetError
-        When no time, address or volume column can be found, or ``bin`` is
-        not a frequency.
+        When no time, address or volume column can be found, ``bin`` is not
+        a frequency, or the matrix would exceed :data:`MAX_MATRIX_CELLS`.
 
     Examples
     --------
@@ -176,15 +182,37 @@ def flows_to_traffic_matrix(
     if len(by) == 2:
         group = group + PAIR_SEPARATOR + keys[by[1]][valid].astype(str)
     bins = times[valid].dt.floor(freq)
+    grid = pd.date_range(bins.min(), bins.max(), freq=freq)
     long = pd.DataFrame(
         {"time": bins.to_numpy(), "group": group.to_numpy(), "value": volume[valid]}
     )
+    n_groups = long["group"].nunique()
+    if top is not None and n_groups > top:
+        # Lump the small groups before pivoting, so the matrix stays small.
+        totals = (
+            long.groupby("group")["value"]
+            .sum()
+            .sort_values(ascending=False, kind="stable")
+        )
+        small = ~long["group"].isin(totals.index[:top])
+        long.loc[small, "group"] = "other"
+        notes.append(
+            f"Kept the {top} largest groups; {n_groups - top} others summed into "
+            "'other'."
+        )
+        n_groups = top + 1
+    if len(grid) * n_groups > MAX_MATRIX_CELLS:
+        raise DatasetError(
+            f"{name}: {len(grid)} bins x {n_groups} groups is "
+            f"{len(grid) * n_groups:,} cells, above {MAX_MATRIX_CELLS:,}; use a wider "
+            "--bin, --prefix 24 or --top N"
+        )
     matrix = long.pivot_table(
         index="time", columns="group", values="value", aggfunc="sum", fill_value=0.0
     )
-    grid = pd.date_range(bins.min(), bins.max(), freq=freq)
     matrix = matrix.reindex(grid, fill_value=0.0).astype(np.float64)
-    matrix = matrix.reindex(sorted(matrix.columns), axis=1)
+    ordered = sorted(c for c in matrix.columns if c != "other")
+    matrix = matrix.reindex(ordered + (["other"] if "other" in matrix else []), axis=1)
     matrix.index.name = "time"
     result = matrix.reset_index()
     result.columns.name = None

@@ -261,3 +261,19 @@ def test_space_separated_vpc_flow_log_to_traffic_matrix():
     assert spec.roles["start"] == "timestamp"
     matrix = flows_to_traffic_matrix(table.frame, spec=spec, bin="5min")
     assert matrix[od_cells(matrix)].to_numpy().sum() == table.frame["bytes"].sum()
+
+
+def test_top_lumps_small_groups_before_pivoting(flows):
+    full = flows_to_traffic_matrix(flows, bin="5min")
+    top = flows_to_traffic_matrix(flows, bin="5min", top=2)
+    pd.testing.assert_frame_equal(top, keep_top(full, 2), check_like=False)
+    assert list(top.columns[-2:]) == ["other", "label"]
+
+
+def test_oversized_matrix_is_refused_with_the_fixes(flows, monkeypatch):
+    import datasets.traffic
+
+    monkeypatch.setattr(datasets.traffic, "MAX_MATRIX_CELLS", 10)
+    with pytest.raises(DatasetError, match="4 bins x 4 groups.*--prefix 24 or --top N"):
+        flows_to_traffic_matrix(flows, bin="5min")
+    assert flows_to_traffic_matrix(flows, bin="1h").shape[0] == 1
