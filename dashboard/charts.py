@@ -462,14 +462,17 @@ def row_map(
     )
     layers = [dots]
     if highlight is not None and len(highlight):
-        layers.append(
+        # The ring goes underneath, so a click on a ringed row still reaches the
+        # selectable dot drawn over its centre.
+        layers.insert(
+            0,
             alt.Chart(highlight)
             .mark_point(size=220, color="#111111", strokeWidth=2)
             .encode(
                 x=alt.X("pc1:Q", title=x_title),
                 y=alt.Y("pc2:Q", title=y_title),
                 tooltip=tooltip,
-            )
+            ),
         )
     return alt.layer(*layers).properties(
         autosize=FIT_WIDTH,

@@ -211,7 +211,7 @@ def test_selected_row_is_ringed_on_the_map_and_linked_to_explain(cardio):
     at.session_state["selected_row"] = 7
     at.run()
     spec, data = charts(at)["Map of the rows, coloured by agreement"]
-    ring = data[spec["layer"][1]["data"]["name"]]
+    ring = drawn((spec, data), "point")
     assert 7 in set(ring["row"])
     assert any("Explain row 7" in str(link.proto.label) for link in at.get("page_link"))
     at.session_state["selected_row"] = None
