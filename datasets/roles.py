@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,6 +43,11 @@ _TRUTH_NAMES = {"attack", "attackcat", "attacktype", "attackcategory", "attackna
 _PORT_NAMES = {"port", "sport", "dport", "dsport", "srcport", "dstport", "sourceport",
                "destinationport", "srcpt", "dstpt", "idorigp", "idrespp",
                "l4srcport", "l4dstport", "clientport", "serverport"}  # fmt: skip
+# "Src Port", "L4_DST_PORT", "client_port" ... but not "support" or "transport".
+_PORT_PATTERN = re.compile(
+    r"[a-z0-9]*?(src|dst|source|dest|destination|client|server|local|remote|orig|resp)"
+    r"port"
+)
 _IP_NAMES = {"ip", "srcip", "dstip", "sourceip", "destinationip", "srcaddr", "dstaddr",
              "saddr", "daddr", "ipsrc", "ipdst", "idorigh", "idresph", "ipv4srcaddr",
              "ipv4dstaddr", "ipaddress", "clientip", "serverip", "srcaddress",
@@ -389,7 +395,7 @@ def _role(column, series, kind, n_rows, spec, schema_roles) -> tuple[str, str]:
             return role, f"{_ROLE_WHY[role]} ({spec.schema} layout)"
     if kind == "datetime":
         return "timestamp", "dates and times (UTC)"
-    if norm in _PORT_NAMES or (norm.endswith("port") and kind != "datetime"):
+    if norm in _PORT_NAMES or _PORT_PATTERN.fullmatch(norm):
         return "port", _ROLE_WHY["port"]
     if kind == "text" and _mostly_ips(series):
         return "ip", _ROLE_WHY["ip"]

@@ -192,3 +192,21 @@ def test_large_matrix_is_c_ordered_float64_and_matches_the_frame():
         expected = frame.iloc[prepared.rows].to_numpy()
         finite = np.isfinite(expected)
         np.testing.assert_array_equal(prepared.X[finite], expected[finite])
+
+
+def test_port_names_but_not_words_ending_in_port():
+    frame = pd.DataFrame(
+        {
+            "support": [1.0, 2, 3, 4],
+            "L4_SRC_PORT": [1, 2, 3, 4],
+            "Dst Port": [1, 2, 3, 5],
+            "client_port": [5, 6, 7, 9],
+        }
+    )
+    roles = infer_roles(frame).roles
+    assert roles == {
+        "support": "feature",
+        "L4_SRC_PORT": "port",
+        "Dst Port": "port",
+        "client_port": "port",
+    }
