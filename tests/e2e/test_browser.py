@@ -1,4 +1,4 @@
-"""The sharing flow in a real browser: upload, charts, threshold, save, link, export."""
+"""The sharing flow in a real browser: upload, threshold, save, link, mark, export."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import math
 import re
 import sqlite3
+import time
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,16 @@ def _wait_idle(page) -> None:
 def _go(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
     _wait_idle(page)
+
+
+def _wait_for_mark(database, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with sqlite3.connect(database) as connection:
+            if connection.execute("SELECT COUNT(*) FROM marks").fetchone()[0]:
+                return
+        time.sleep(0.3)
+    pytest.fail("the mark submitted in the browser never reached the database")
 
 
 def _flagged_line(page) -> str:
@@ -127,6 +138,25 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
         has_text="Viewing the saved analysis").inner_text()
     assert NAME in banner, banner
     assert other.locator('img[src*="example.invalid"]').count() == 0
+
+    # The colleague marks the row the form offers first, then exports with the verdict.
+    other.get_by_text("Confirmed anomaly", exact=True).click()
+    other.get_by_label("Comment (optional)").fill("=cmd|' /C calc'!A0")
+    other.get_by_role("button", name="Save mark").click()
+    _wait_for_mark(database)
+    # The verdict chart appears once the page has rerun with the new mark.
+    other.get_by_text("Flagged rows per detector, by analyst verdict").wait_for()
+    _wait_idle(other)
+    with other.expect_download() as download_info:
+        other.get_by_role("button", name="CSV", exact=True).click()
+    records = list(csv.DictReader(io.StringIO(open(download_info.value.path()).read())))
+    marked = [r for r in records if r["mark_verdict"]]
+    assert len(marked) == 1 and marked[0]["mark_verdict"] == "confirmed"
+    assert marked[0]["mark_comment"] == "'=cmd|' /C calc'!A0"
+    assert marked[0]["flagged_by"] != "0"
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT row, verdict FROM marks").fetchall() == [
+            (int(marked[0]["row"]), "confirmed")]
 
     assert new_page.outside == []
 
