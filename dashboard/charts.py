@@ -700,7 +700,8 @@ def series_chart(
     title: str,
     y_title: str = "Value",
 ) -> alt.LayerChart:
-    """A series over time, flagged points in red, labelled anomaly windows shaded."""
+    """A series over time, flagged points in red (click one to pick its row),
+    labelled anomaly windows shaded."""
     x = alt.X("time:T", title="Time")
     layers = []
     if len(windows):
@@ -729,6 +730,9 @@ def series_chart(
             ],
         )
     )
+    pick = alt.selection_point(
+        name="picked", fields=["row"], on="click", clear="dblclick"
+    )
     layers.append(
         alt.Chart(flagged)
         .mark_circle(color="#c0392b", size=40, opacity=0.9)
@@ -742,6 +746,7 @@ def series_chart(
                 alt.Tooltip("flagged_by:N", title="Flagged by"),
             ],
         )
+        .add_params(pick)
     )
     return alt.layer(*layers).properties(autosize=FIT_WIDTH, title=title, height=200)
 

@@ -22,6 +22,19 @@ from detectors.pipeline import DETECTOR_TITLES
 MAX_BINS, MAX_PAIRS = 300, 40
 FEATURES_KEY, FLAGS_KEY = "timeline_features", "timeline_flags"
 
+
+def _pick(key: str) -> None:
+    picked = st.session_state[key]["selection"].get("picked") or []
+    if picked and "row" in picked[0]:
+        st.session_state[state.SELECTED_ROW] = int(picked[0]["row"])
+
+
+def _explain_link() -> None:
+    selected = st.session_state[state.SELECTED_ROW]
+    if selected is not None:
+        st.page_link("pages/explain.py", label=f"Explain row {selected}", icon="🔍")
+
+
 st.title("Timeline")
 
 current = ui.load_current_or_stop()
@@ -54,7 +67,8 @@ windows = (
 )
 st.caption(
     f"**{current.table.name}** along '{column}', threshold: "
-    f"{controls.describe(policy)} (change it on the Compare page)."
+    f"{controls.describe(policy)} (change it on the Compare page). Click a red point "
+    "to explain its row."
     + (" Shaded: rows labelled anomalous." if has_label else "")
 )
 
@@ -87,7 +101,11 @@ if len(pairs) >= 2:
             "Total over all OD pairs",
         ),
         width="stretch",
+        key="timeline_total",
+        on_select=lambda: _pick("timeline_total"),
+        selection_mode="picked",
     )
+    _explain_link()
 
     st.header("Time × OD pair")
     pair_index = [prepared.feature_names.index(p) for p in pairs]
@@ -158,11 +176,16 @@ else:
             drawn = series.iloc[
                 pick_rows(len(series), charts.MAX_POINTS, np.flatnonzero(flagged))
             ]
+            key = f"timeline_{feature}"
             st.altair_chart(
                 charts.series_chart(
                     drawn, series[flagged], windows, f"{feature} over time", feature
                 ),
                 width="stretch",
+                key=key,
+                on_select=lambda key=key: _pick(key),
+                selection_mode="picked",
             )
+        _explain_link()
 
     feature_lines()

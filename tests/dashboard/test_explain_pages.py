@@ -160,6 +160,12 @@ def test_timeline_draws_every_flagged_point_and_the_labelled_windows():
     # Contamination 5 % of 22695 rows, by either detector: all of them drawn.
     assert len(points) >= int(np.ceil(0.05 * 22695))
     assert len(drawn(chart, "line")) <= 4000 + len(points)
+    # Clicking a flagged point picks its row for the Explain page.
+    assert '"name": "picked"' in json.dumps(chart[0])
+    at.session_state["selected_row"] = int(points["row"].iloc[0])
+    at.run()
+    labels = [str(link.proto.label) for link in at.get("page_link")]
+    assert f"Explain row {int(points['row'].iloc[0])}" in labels
 
 
 @pytest.mark.slow
