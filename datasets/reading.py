@@ -13,6 +13,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import logging
 import lzma
 import os
@@ -861,8 +862,15 @@ def _read_json(name: str, data: bytes, notes: list[str]) -> pd.DataFrame:
         )
     nested = [c for c in frame.columns if frame[c].map(type).isin([dict, list]).any()]
     for column in nested:
+        # Lists become "a,b"; objects stay readable as JSON text.
         frame[column] = frame[column].map(
-            lambda v: ",".join(map(str, v)) if isinstance(v, list) else v
+            lambda v: (
+                ",".join(map(str, v))
+                if isinstance(v, list)
+                else json.dumps(v)
+                if isinstance(v, dict)
+                else v
+            )
         )
     notes.append(
         "Read JSON " + ("lines" if lines else "records") + "; one row per record."

@@ -317,3 +317,13 @@ def test_case37_nfdump_footer_is_dropped_and_cross_checked():
     assert with_role(spec, "port") == ["sp", "dp"]
     assert with_role(spec, "categorical") == ["pr", "flg"]
     assert spec.feature_columns == ["td", "ipkt", "ibyt"]
+
+
+@pytest.mark.parametrize("path", sorted(CASES.iterdir()), ids=lambda p: p.name[:2])
+def test_every_case_file_reads_into_an_arrow_compatible_table(path):
+    """The dashboard's table widget converts frames to Arrow: no mixed columns."""
+    table = load_table(path)
+    pa.Table.from_pandas(table.frame)
+    spec = infer_roles(table.frame, schema=table.schema)
+    prepared = prepare(table.frame, spec, name=table.name)
+    assert np.isfinite(prepared.X).all()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import datasets.reading
@@ -249,3 +250,11 @@ def test_a_short_summary_after_data_rows_is_a_footer():
     table = load_table(b"a,b,c\n1,2,3\n4,5,6\nTotal\n2 rows\n", name="f.csv")
     assert table.frame["a"].tolist() == [1, 4]
     assert any("footer" in note for note in table.notes)
+
+
+def test_json_objects_in_cells_become_text():
+    table = load_table(
+        b'[{"a": 1, "meta": {"k": 2}}, {"a": 2, "meta": {"k": 3}}]', name="nested.json"
+    )
+    assert table.frame["meta"].tolist() == ['{"k": 2}', '{"k": 3}']
+    pa.Table.from_pandas(table.frame)
