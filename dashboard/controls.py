@@ -103,3 +103,16 @@ def flags_now(run, prepared) -> tuple[ThresholdPolicy, dict, dict]:
         chosen, run.scores, run.models, prepared.X, reference
     )
     return chosen, thresholds, flags
+
+
+def flagged_columns(names) -> dict:
+    """Column formats of the flagged-rows table: votes as a bar, scores to 4
+    significant digits."""
+    config = {
+        "detectors_flagging": st.column_config.ProgressColumn(
+            "detectors flagging", min_value=0, max_value=len(names), format="%d"
+        )
+    }
+    for name in names:
+        config[f"score_{name}"] = st.column_config.NumberColumn(format="%.4g")
+    return config

@@ -204,6 +204,7 @@ st.dataframe(
     key=TABLE_KEY,
     on_select=_pick_from_table,
     selection_mode="single-row",
+    column_config=controls.flagged_columns(names),
 )
 if selected is not None and selected in set(prepared.rows.tolist()):
     st.page_link("pages/explain.py", label=f"Explain row {selected}", icon="🔍")

@@ -97,6 +97,7 @@ with st.expander("Choose the row", expanded=False):
         key=PICK_TABLE,
         on_select=_pick_from_table,
         selection_mode="single-row",
+        column_config=controls.flagged_columns(names),
     )
 
 # ---- Rank under each detector ------------------------------------------------------
