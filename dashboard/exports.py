@@ -87,7 +87,9 @@ def results_table(
         table[f"flag_{name}"] = flag_col
         votes[rows] += np.asarray(flags[name], dtype=np.int64)
     table["flagged_by"] = votes
-    current = marks if marks is not None else pd.DataFrame(columns=["row", *MARK_SOURCES])
+    if marks is None:
+        marks = pd.DataFrame(columns=["row", *MARK_SOURCES])
+    current = marks
     current = current.drop_duplicates("row", keep="last").set_index("row")
     for column, source in zip(MARK_COLUMNS, MARK_SOURCES):
         values = current[source] if source in current else pd.Series(dtype=object)
@@ -136,7 +138,8 @@ _STATUS_SCALE = alt.Scale(
 )
 
 
-def report_charts(table: pd.DataFrame, titles: dict[str, str]) -> list[alt.TopLevelMixin]:
+def report_charts(table: pd.DataFrame,
+                  titles: dict[str, str]) -> list[alt.TopLevelMixin]:
     """The report's charts: scores per row, and flags per detector with verdicts."""
     names = [c.removeprefix("score_") for c in table.columns
              if c.startswith("score_") and f"flag_{c.removeprefix('score_')}" in table]
@@ -159,11 +162,13 @@ def report_charts(table: pd.DataFrame, titles: dict[str, str]) -> list[alt.TopLe
         rest = rest.sample(3000, random_state=0)
     points = pd.concat([long[keep], rest]).sort_values(["detector", "row"])
     scatter = (
-        alt.Chart(points, title="Score of every row, per detector (with analyst verdicts)")
+        alt.Chart(points,
+                  title="Score of every row, per detector (with analyst verdicts)")
         .mark_circle(size=22, opacity=0.8)
         .encode(
             x=alt.X("row:Q", title="Row"),
-            y=alt.Y("percentile:Q", title="Score percentile", scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y("percentile:Q", title="Score percentile",
+                    scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("status:N", title="Status", scale=_STATUS_SCALE),
             tooltip=[alt.Tooltip("row:Q", title="Row"),
                      alt.Tooltip("detector:N", title="Detector"),
@@ -229,13 +234,15 @@ def html_report(
     ])
     verdicts = table["mark_verdict"].dropna().map(VERDICT_TITLES).value_counts()
     threshold = manifest.get("threshold", {})
+    source, detectors = manifest["input"], manifest.get("detectors", [])
     facts = [
-        ("Input", f"{manifest['input']['name']} (sha256 {manifest['input']['sha256']})"),
+        ("Input", f"{source['name']} (sha256 {source['sha256']})"),
         ("Rows", f"{len(table):,}"),
-        ("Detectors", ", ".join(titles.get(n, n) for n in manifest.get("detectors", []))),
+        ("Detectors", ", ".join(titles.get(n, n) for n in detectors)),
         ("Threshold", f"{threshold.get('mode')} = {threshold.get('value')}"),
         ("Seed", str(manifest.get("seed"))),
-        ("Analyst verdicts", ", ".join(f"{k}: {v}" for k, v in verdicts.items()) or "none"),
+        ("Analyst verdicts",
+         ", ".join(f"{k}: {v}" for k, v in verdicts.items()) or "none"),
     ]
     parts = [
         "<!DOCTYPE html>",
@@ -259,17 +266,20 @@ def html_report(
     else:
         parts.append("<h2>Charts</h2>")
         # The bundle is inline, so the report needs no network to draw the charts.
-        parts.append("<script>" + bundle.replace("</script", "<\\/script") + "</script>")
+        safe_bundle = bundle.replace("</script", "<\\/script")
+        parts.append("<script>" + safe_bundle + "</script>")
         for i, chart in enumerate(report_charts(table, titles)):
             parts.append(f"<div class='chart' id='chart-{i}'></div>")
-            parts.append(f"<script>vegaEmbed('#chart-{i}', {_script_json(chart.to_dict())}, "
+            spec = _script_json(chart.to_dict())
+            parts.append(f"<script>vegaEmbed('#chart-{i}', {spec}, "
                          "{actions: false, renderer: 'svg'});</script>")
     shown = flagged.head(REPORT_TOP_ROWS)
     parts += [
         f"<h2>Flagged rows ({len(flagged):,}; most detectors first"
         + (f", first {REPORT_TOP_ROWS} shown" if len(flagged) > REPORT_TOP_ROWS else "")
         + ")</h2>",
-        shown.to_html(index=False, escape=True, na_rep="", float_format="{:.6g}".format),
+        shown.to_html(index=False, escape=True, na_rep="",
+                      float_format="{:.6g}".format),
         "<h2>Run manifest</h2>",
         f"<pre>{html.escape(json.dumps(manifest, indent=2))}</pre>",
         "</body></html>",

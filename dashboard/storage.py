@@ -111,7 +111,8 @@ def default_path() -> Path:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return now.replace("+00:00", "Z")
 
 
 def _clean_text(value, limit: int, what: str) -> str:
@@ -119,7 +120,8 @@ def _clean_text(value, limit: int, what: str) -> str:
     # Control characters (except tab and newlines) have no place in names or comments.
     text = "".join(ch for ch in text if ch in "\t\n" or ch.isprintable()).strip()
     if len(text) > limit:
-        raise StorageError(f"{what} is {len(text)} characters long; keep it under {limit}.")
+        raise StorageError(
+            f"{what} is {len(text)} characters long; keep it under {limit}.")
     return text
 
 
@@ -250,7 +252,7 @@ class Storage:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             connection = self._open()
             try:
-                # WAL is a property of the file: set once, kept by every later connection.
+                # WAL is a property of the file: set once, kept by later connections.
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("BEGIN IMMEDIATE")
                 try:
@@ -316,7 +318,8 @@ class Storage:
         detectors = list(detectors)
         missing_scores = [d for d in detectors if d not in scores or d not in flags]
         if missing_scores:
-            raise StorageError(f"no scores or flags for {missing_scores}; run them first.")
+            raise StorageError(
+                f"no scores or flags for {missing_scores}; run them first.")
         rows = np.asarray(rows, dtype="<i8")
         for detector in detectors:
             if len(scores[detector]) != len(rows) or len(flags[detector]) != len(rows):
@@ -338,8 +341,8 @@ class Storage:
             db.execute(
                 "INSERT INTO analyses (id, name, created_at, data_id, source_name, "
                 "input_sha256, n_rows, rows, spec, missing, detectors, params, seed, "
-                "threshold, versions, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?, ?)",
+                "threshold, versions, notes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (analysis_id, name, _now(), data_id,
                  _clean_text(Path(str(source_name)).name, MAX_NAME, "The file name"),
                  str(input_sha256), len(frame), rows.tobytes(), json.dumps(spec),
@@ -349,13 +352,15 @@ class Storage:
             for position, detector in enumerate(detectors):
                 model_json, model_npz = blobs.get(detector, (None, None))
                 db.execute(
-                    "INSERT INTO results (analysis_id, detector, position, scores, flags, "
-                    "seconds, model_json, model_npz) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO results (analysis_id, detector, position, scores, "
+                    "flags, seconds, model_json, model_npz) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (analysis_id, detector, position, _floats(scores[detector]),
                      np.asarray(flags[detector], dtype=np.uint8).tobytes(),
                      float((seconds or {}).get(detector, 0.0)), model_json, model_npz),
                 )
-        logger.info("analysis %s saved (%s, %d rows)", analysis_id, source_name, len(frame))
+        logger.info("analysis %s saved (%s, %d rows)", analysis_id, source_name,
+                    len(frame))
         return analysis_id
 
     def exists(self, analysis_id) -> bool:
@@ -371,8 +376,9 @@ class Storage:
         """Every saved analysis, newest first."""
         with self._connect() as db:
             records = db.execute(
-                "SELECT a.id, a.name, a.created_at, a.source_name, a.n_rows, a.detectors, "
-                "(SELECT COUNT(DISTINCT m.row) FROM marks m WHERE m.analysis_id = a.id) "
+                "SELECT a.id, a.name, a.created_at, a.source_name, a.n_rows, "
+                "a.detectors, (SELECT COUNT(DISTINCT m.row) FROM marks m "
+                "WHERE m.analysis_id = a.id) "
                 "FROM analyses a ORDER BY a.created_at DESC, a.rowid DESC"
             ).fetchall()
         return [AnalysisInfo(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
@@ -385,9 +391,10 @@ class Storage:
             # One read transaction: a concurrent delete cannot split the record.
             db.execute("BEGIN")
             record = db.execute(
-                "SELECT a.name, a.created_at, a.source_name, a.input_sha256, d.parquet, "
-                "a.rows, a.spec, a.missing, a.detectors, a.params, a.seed, a.threshold, "
-                "a.versions, a.notes FROM analyses a JOIN datasets d ON d.id = a.data_id "
+                "SELECT a.name, a.created_at, a.source_name, a.input_sha256, "
+                "d.parquet, a.rows, a.spec, a.missing, a.detectors, a.params, a.seed, "
+                "a.threshold, a.versions, a.notes "
+                "FROM analyses a JOIN datasets d ON d.id = a.data_id "
                 "WHERE a.id = ?", (analysis_id,)).fetchone()
             results = db.execute(
                 "SELECT detector, scores, flags, seconds, model_json IS NOT NULL "
@@ -395,19 +402,21 @@ class Storage:
                 (analysis_id,)).fetchall()
             db.execute("COMMIT")
         if record is None:
-            raise StorageError(f"No saved analysis with id {analysis_id}: it may have been "
-                               "deleted. See the Saved analyses page.")
+            raise StorageError(f"No saved analysis with id {analysis_id}: it may have "
+                               "been deleted. See the Saved analyses page.")
         return SavedAnalysis(
             id=analysis_id, name=record[0], created_at=record[1], source_name=record[2],
             input_sha256=record[3], frame=parquet_to_frame(record[4]),
             rows=np.frombuffer(record[5], dtype="<i8").astype(np.int64),
-            spec=json.loads(record[6]), missing=record[7], detectors=json.loads(record[8]),
+            spec=json.loads(record[6]), missing=record[7],
+            detectors=json.loads(record[8]),
             params=json.loads(record[9]), seed=int(record[10]),
             threshold=json.loads(record[11]), versions=json.loads(record[12]),
             notes=json.loads(record[13]),
             scores={r[0]: np.frombuffer(r[1], dtype="<f8").astype(np.float64)
                     for r in results},
-            flags={r[0]: np.frombuffer(r[2], dtype=np.uint8).astype(bool) for r in results},
+            flags={r[0]: np.frombuffer(r[2], dtype=np.uint8).astype(bool)
+                   for r in results},
             seconds={r[0]: float(r[3]) for r in results},
             models_saved=[r[0] for r in results if r[4]],
         )
@@ -417,15 +426,17 @@ class Storage:
         analysis_id = self.check_id(analysis_id)
         with self._connect() as db:
             records = db.execute(
-                "SELECT detector, model_json, model_npz FROM results WHERE analysis_id = ? "
-                "AND model_json IS NOT NULL ORDER BY position", (analysis_id,)).fetchall()
+                "SELECT detector, model_json, model_npz FROM results "
+                "WHERE analysis_id = ? AND model_json IS NOT NULL ORDER BY position",
+                (analysis_id,)).fetchall()
         return {detector: _model_from_blobs(j, n) for detector, j, n in records}
 
     def rename(self, analysis_id, name: str) -> None:
         analysis_id = self.check_id(analysis_id)
         name = _clean_text(name, MAX_NAME, "The name")
         if not name:
-            raise StorageError("The name is empty; type a few words that say what it is.")
+            raise StorageError(
+                "The name is empty; type a few words that say what it is.")
         with self._write() as db:
             changed = db.execute("UPDATE analyses SET name = ? WHERE id = ?",
                                  (name, analysis_id)).rowcount
@@ -463,10 +474,11 @@ class Storage:
             if record is None:
                 raise StorageError(f"No saved analysis with id {analysis_id}.")
             if not 0 <= row < record[0]:
-                raise StorageError(f"Row {row} is outside the data (0 to {record[0] - 1}).")
+                raise StorageError(
+                    f"Row {row} is outside the data (0 to {record[0] - 1}).")
             cursor = db.execute(
-                "INSERT INTO marks (analysis_id, row, verdict, comment, author, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO marks (analysis_id, row, verdict, comment, author, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (analysis_id, row, verdict, comment, author, _now()))
             return int(cursor.lastrowid)
 

@@ -46,7 +46,8 @@ st.dataframe(
 
 by_id = {a.id: a for a in analyses}
 labels = {a.id: f"{a.name} ({a.created_at})" for a in analyses}
-chosen = st.selectbox("Analysis", list(by_id), key="saved_choice", format_func=labels.get)
+chosen = st.selectbox("Analysis", list(by_id), key="saved_choice",
+                      format_func=labels.get)
 analysis = by_id[chosen]
 opened = st.session_state[state.SOURCE] == f"saved:{analysis.id}"
 

@@ -76,16 +76,18 @@ db = services.storage()
 titles = {name: DETECTOR_TITLES[name] for name in names}
 input_name, input_sha256 = _input_identity(current)
 
-saved_id = current.source.partition(":")[2] if current.source.startswith("saved:") else None
+source_kind, _, source_key = current.source.partition(":")
+saved_id = source_key if source_kind == "saved" else None
 as_saved = services.saved_run(current, names, seed) is not None
 saved = services.saved_analysis(saved_id) if saved_id else None
 
 # ---- Save --------------------------------------------------------------------------
 st.header("Save")
 if saved is not None and as_saved:
-    st.success(f"Viewing the saved analysis **{_md(saved.name)}** (saved {saved.created_at}). "
-               "Its data, settings and scores are read-only; feedback marks are added to "
-               "it. Change roles or data to fork it, then save the fork as a new analysis.")
+    st.success(f"Viewing the saved analysis **{_md(saved.name)}** (saved "
+               f"{saved.created_at}). Its data, settings and scores are read-only; "
+               "feedback marks are added to it. Change roles or data to fork it, then "
+               "save the fork as a new analysis.")
     st.caption("Link for colleagues (opens exactly these results):")
     st.code(_link(saved.id), language=None)
     if saved.threshold != {"mode": policy.mode, "value": policy.value}:
@@ -93,8 +95,9 @@ if saved is not None and as_saved:
                 f"{saved.threshold['value']}; you are looking at {policy.mode} = "
                 f"{policy.value:g}. Exports follow what you see.")
 elif saved is not None:
-    st.warning(f"Forked from **{_md(saved.name)}**: roles, missing-value handling, detectors or "
-               "seed changed, so these scores were refitted. Save them as a new analysis.")
+    st.warning(f"Forked from **{_md(saved.name)}**: roles, missing-value handling, "
+               "detectors or seed changed, so these scores were refitted. Save them as "
+               "a new analysis.")
 
 with st.form("save_form"):
     default_name = f"{Path(input_name).name}: {', '.join(titles.values())}"
@@ -105,8 +108,9 @@ with st.form("save_form"):
             new_id = db.save_analysis(
                 name=name, frame=current.table.frame, source_name=input_name,
                 input_sha256=input_sha256, rows=prepared.rows, spec=current.spec,
-                missing=st.session_state[state.MISSING], detectors=names, scores=run.scores,
-                flags=flags, seed=seed, threshold={"mode": policy.mode, "value": policy.value},
+                missing=st.session_state[state.MISSING], detectors=names,
+                scores=run.scores, flags=flags, seed=seed,
+                threshold={"mode": policy.mode, "value": policy.value},
                 versions=library_versions(), params={}, seconds=run.seconds,
                 models=run.models, notes=list(current.table.notes),
             )
@@ -125,8 +129,10 @@ if saved_id:
         marks = db.marks(saved_id)
     except (StorageError, sqlite3.Error) as exc:
         logger.warning("marks of %s unreadable: %s", saved_id, exc)
-        st.error(f"The feedback marks cannot be read just now ({exc}); try again shortly.")
-table = exports.results_table(current.table.frame, prepared.rows, run.scores, flags, marks)
+        st.error(f"The feedback marks cannot be read just now ({exc}); try again "
+                 "shortly.")
+table = exports.results_table(current.table.frame, prepared.rows, run.scores, flags,
+                              marks)
 flagged = table[table["flagged_by"] > 0].sort_values("flagged_by", ascending=False,
                                                       kind="stable")
 row_numbers = flagged["row"].sort_values().tolist()
@@ -148,8 +154,10 @@ else:
             verdict = st.radio("Verdict", VERDICTS, format_func=VERDICT_TITLES.get,
                                key="mark_verdict")
         with right:
-            comment = st.text_area("Comment (optional)", max_chars=2000, key="mark_comment")
-            author = st.text_input("Your name (optional)", max_chars=100, key="mark_author",
+            comment = st.text_area("Comment (optional)", max_chars=2000,
+                                   key="mark_comment")
+            author = st.text_input("Your name (optional)", max_chars=100,
+                                   key="mark_author",
                                    value=services.signed_in_user() or "")
         if st.form_submit_button("Save mark"):
             try:
@@ -185,12 +193,12 @@ manifest = exports.run_manifest(
 )
 report_title = f"Anomaly Lens: {saved.name if saved is not None else input_name}"
 ready = len(export_table) <= EAGER_EXPORT_ROWS or st.toggle(
-    f"Prepare the export files ({len(export_table):,} rows: this takes a while on every "
-    "change)", key="export_ready")
+    f"Prepare the export files ({len(export_table):,} rows: this takes a while on "
+    "every change)", key="export_ready")
 if ready:
     buttons = st.columns(4)
-    # Built on every run (well under a second on the bundled samples): deferred callables
-    # cannot live in the serialisable session state that config.toml enforces.
+    # Built on every run (well under a second on the bundled samples): deferred
+    # callables cannot live in the serialisable session state config.toml enforces.
     buttons[0].download_button(
         "CSV", exports.to_csv_bytes(export_table), f"{stem}-{scope}.csv", "text/csv",
         key="download_csv", on_click="ignore", icon="📄",
@@ -207,10 +215,11 @@ if ready:
     buttons[3].download_button(
         "Run manifest", exports.manifest_bytes(manifest), f"{stem}-run.json",
         "application/json", key="download_manifest", on_click="ignore", icon="🧾",
-        help="Reproduce the scores: python -m detectors score INPUT --manifest run.json")
+        help="Reproduce the scores: "
+             "python -m detectors score INPUT --manifest run.json")
 # Backticks removed: a file name must not end the code span and become Markdown.
-command = (f"python -m detectors score {Path(input_name).name} --manifest {stem}-run.json"
-           .replace("`", ""))
+command = (f"python -m detectors score {Path(input_name).name} "
+           f"--manifest {stem}-run.json").replace("`", "")
 st.caption(f"Reproduce these scores bit for bit from the original file: `{command}`")
 if len(prepared.rows) < len(table):
     st.caption("Rows dropped for missing values have empty scores in the exports.")
