@@ -61,6 +61,12 @@ _NUMBER = re.compile(
 _FLOAT_CELL = re.compile(
     r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|Infinity)|NaN|"
 )
+# Cells that can become numbers: plain, hexadecimal (0x..) or with ',' thousands.
+_NUMERIC_TOKEN = re.compile(
+    r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)"
+    r"|0[xX][0-9a-fA-F]+|[-+]?\d{1,3}(,\d{3})+(\.\d+)?",
+    re.I,
+)
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _EXPONENT = r"([eE][-+]?\d+)?"
 _DECIMAL_COMMA = re.compile(
@@ -982,6 +988,20 @@ def _type_text_column(
     filled = text.dropna()
     if filled.empty:
         return pd.Series(np.nan, index=series.index, dtype="float64"), None
+    # A spread sample decides cheaply whether the full numeric parse can pay off.
+    sample = filled.iloc[:: max(1, len(filled) // 2000)]
+    numeric_like = sample.str.fullmatch(_NUMERIC_TOKEN.pattern).fillna(False)
+    if numeric_like.mean() >= _NUMERIC_SHARE / 2:
+        result = _as_numbers(column, series, filled)
+        if result is not None:
+            return result
+    return _as_times_or_text(column, series, text, filled)
+
+
+def _as_numbers(
+    column: str, series: pd.Series, filled: pd.Series
+) -> tuple[pd.Series, str | None] | None:
+    """Numbers when at least _NUMERIC_SHARE of the filled cells are; else None."""
     grouped = filled.str.fullmatch(_THOUSANDS_COMMA.pattern).fillna(False)
     n_grouped = int(grouped.sum())
     if n_grouped:
@@ -1012,6 +1032,13 @@ def _type_text_column(
         if n_hex or n_grouped or len(bad):
             note = f"Column {column}: read as numbers; " + "; ".join(parts) + "."
         return result, note
+    return None
+
+
+def _as_times_or_text(
+    column: str, series: pd.Series, text: pd.Series, filled: pd.Series
+) -> tuple[pd.Series | None, str | None]:
+    """UTC times when the cells are dates; otherwise the text with blanks missing."""
     sample = filled.iloc[:200]
     if sample.str.match(_DATE_HINT.pattern).all():
         times = pd.to_datetime(filled, format="ISO8601", utc=True, errors="coerce")
