@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -254,8 +255,10 @@ def _pick(flows, spec, role, hints, name, what, option, exclude=None) -> str:
         ]
     for hint in hints:
         for column in candidates:
-            norm = normalise_name(column)
-            if norm.startswith(hint) or f"{hint}" in norm.replace("id", ""):
+            # "id.orig_h" and "IPV4_SRC_ADDR" start with their direction once
+            # the "id"/"ipv4" prefix is gone.
+            norm = re.sub(r"^(id|ipv4|ipv6|ip)", "", normalise_name(column))
+            if norm.startswith(hint):
                 return column
     if candidates:
         return candidates[0]
