@@ -65,7 +65,9 @@ def _gram_svd(A: np.ndarray):
     return singular_values, V[:, order]
 
 
-def _randomized_svd(A: np.ndarray, k: int, rng, start: np.ndarray | None):
+def _randomized_svd(
+    A: np.ndarray, k: int, rng, start: np.ndarray | None, power_steps: int
+):
     """Rank-``k`` truncated SVD of ``A`` by a randomised range finder.
 
     ``start`` (rows = right singular vectors from the previous call) seeds the
@@ -78,14 +80,21 @@ def _randomized_svd(A: np.ndarray, k: int, rng, start: np.ndarray | None):
         used = min(start.shape[0], width)
         omega[:, :used] = start[:used].T
     Q, _ = np.linalg.qr(A @ omega)
-    for _ in range(_POWER_STEPS):
+    for _ in range(power_steps):
         W, _ = np.linalg.qr(A.T @ Q)
         Q, _ = np.linalg.qr(A @ W)
     Ub, s, Vt = np.linalg.svd(Q.T @ A, full_matrices=False)
     return Q @ Ub[:, :k], s[:k], Vt[:k]
 
 
-def _svt(A: np.ndarray, tau: float, rank_guess: int, rng, start=None):
+def _svt(
+    A: np.ndarray,
+    tau: float,
+    rank_guess: int,
+    rng,
+    start=None,
+    power_steps: int = _POWER_STEPS,
+):
     """Singular value thresholding: the prox of ``tau * ||.||_*`` at ``A``.
 
     Returns ``(L, rank, Vt)`` where ``Vt`` holds the kept right singular vectors.
@@ -95,8 +104,9 @@ def _svt(A: np.ndarray, tau: float, rank_guess: int, rng, start=None):
     m, n = A.shape
     width = min(m, n)
     if width <= _DENSE_WIDTH or rank_guess + _OVERSAMPLE >= _DENSE_SHARE * width:
-        # Only singular values above tau matter, and tau >= 1e-7 ||M||_2 by the mu
-        # cap, so squaring the spectrum in the Gram matrix loses nothing needed.
+        # Squaring the spectrum in the Gram matrix blurs singular values below
+        # about 1.5e-8 ||A||_2; the mu cap keeps tau above 8e-8 ||M||_2, so those
+        # values are zeroed either way.
         tall = m >= n
         s, V = _gram_svd(A if tall else A.T)
         keep = s > tau
@@ -109,7 +119,7 @@ def _svt(A: np.ndarray, tau: float, rank_guess: int, rng, start=None):
 
     k = max(1, rank_guess)
     while True:
-        U, s, Vt = _randomized_svd(A, k, rng, start)
+        U, s, Vt = _randomized_svd(A, k, rng, start, power_steps)
         rank = int(np.count_nonzero(s > tau))
         if rank < k or k >= width:
             break
@@ -123,11 +133,11 @@ def _svt(A: np.ndarray, tau: float, rank_guess: int, rng, start=None):
 
 
 def _spectral_norm(M: np.ndarray, rng) -> float:
-    """Largest singular value of ``M`` (exact for narrow, converged estimate else)."""
+    """Largest singular value of ``M``: exact if narrow, else a randomised estimate."""
     if min(M.shape) <= _DENSE_WIDTH:
         narrow = M if M.shape[0] >= M.shape[1] else M.T
         return float(np.sqrt(max(np.linalg.eigvalsh(narrow.T @ narrow)[-1], 0.0)))
-    _, s, _ = _randomized_svd(M, 1, rng, None)
+    _, s, _ = _randomized_svd(M, 1, rng, None, 2)
     return float(s[0])
 
 
