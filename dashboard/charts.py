@@ -139,10 +139,11 @@ def score_distribution(
             y=alt.Y("rows:Q", title="Rows", stack=True),
             color=alt.Color("status:N", title="Flag", scale=FLAG_COLORS),
             tooltip=[
-                alt.Tooltip("bin_start:Q", title="From", format=".2f"),
-                alt.Tooltip("bin_end:Q", title="To", format=".2f"),
+                alt.Tooltip("raw_start:Q", title="Raw score from", format=".4g"),
+                alt.Tooltip("raw_end:Q", title="Raw score to", format=".4g"),
                 alt.Tooltip("rows:Q", title="Rows"),
                 alt.Tooltip("status:N", title="Flag"),
+                alt.Tooltip("bin_start:Q", title="Calibrated from", format=".2f"),
             ],
         )
     )

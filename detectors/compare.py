@@ -145,14 +145,17 @@ def distribution_table(
     and where each threshold falls on it.
 
     The axis is ``symlog(robust_z(score))``. Returns ``(bins, rules)``: ``bins``
-    has detector, bin_start, bin_end, status, rows; ``rules`` has detector,
+    has detector, bin_start, bin_end, status, rows, and raw_start / raw_end (the
+    bin's edges as raw scores of that detector); ``rules`` has detector,
     threshold (raw), position (on the shared axis) and share_flagged.
     """
     calibrated = {}
     positions = {}
+    centres = {}
     for name, values in scores.items():
         values = np.asarray(values, dtype=np.float64)
         median, spread = robust_center_scale(values)
+        centres[name] = (median, spread)
         calibrated[name] = symlog((values - median) / spread)
         cut = cut_score(values, flags[name], thresholds.get(name))
         positions[name] = (float(symlog((cut - median) / spread)), cut)
@@ -167,6 +170,9 @@ def distribution_table(
     edges = np.linspace(low, high, bins + 1)
     records = []
     for name, values in calibrated.items():
+        median, spread = centres[name]
+        # Inverse of symlog(robust z): the bin edges in this detector's raw units.
+        raw = median + spread * np.sign(edges) * (10.0 ** np.abs(edges) - 1.0)
         mask = np.asarray(flags[name], dtype=bool)
         for status, part in (("normal", values[~mask]), ("flagged", values[mask])):
             counts, _ = np.histogram(part, bins=edges)
@@ -176,6 +182,8 @@ def distribution_table(
                         "detector": titles.get(name, name),
                         "bin_start": edges[:-1],
                         "bin_end": edges[1:],
+                        "raw_start": raw[:-1],
+                        "raw_end": raw[1:],
                         "status": status,
                         "rows": counts,
                     }

@@ -79,6 +79,11 @@ def test_distribution_table_counts_every_row_and_places_each_threshold(three):
         assert (
             mine.loc[mine["status"] == "normal", "bin_start"].max() <= rule["position"]
         )
+        # Raw edges map back to the detector's own scores.
+        inside = (scores[name] >= mine["raw_start"].min() - 1e-9) & (
+            scores[name] <= mine["raw_end"].max() + 1e-9
+        )
+        assert inside.all()
     # One shared axis: every bin of every detector has the same width.
     assert (bins["bin_end"] - bins["bin_start"]).round(9).nunique() == 1
 
