@@ -19,8 +19,6 @@ from pathlib import Path
 
 from .errors import DatasetError
 
-logger = logging.getLogger("datasets")
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line, exit status 2."""
@@ -87,7 +85,9 @@ def truth_path(out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # Library INFO lines would precede an error line; notes are printed after
+    # success instead, so bad input yields exactly one line on stderr.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
         if args.command == "traffic-matrix":
             _traffic_matrix(args)
@@ -126,8 +126,8 @@ def _traffic_matrix(args) -> None:
         name=table.name,
     )
     _write(matrix, args.out)
-    for note in matrix.attrs.get("notes", []):
-        logger.info(note)
+    for note in [*table.notes, *matrix.attrs.get("notes", [])]:
+        print(note, file=sys.stderr)
     print(f"wrote {args.out}: {matrix.shape[0]} bins x {matrix.shape[1] - 1} columns")
 
 
@@ -140,12 +140,10 @@ def _synth(args) -> None:
     _write(matrix, args.out)
     _write(truth, truth_path(args.out))
     for anomaly in matrix.attrs["anomalies"]:
-        logger.info(
-            "%s: bins %d-%d, %s",
-            anomaly.kind,
-            anomaly.start,
-            anomaly.start + anomaly.n_bins - 1,
-            anomaly.description,
+        print(
+            f"{anomaly.kind}: bins {anomaly.start}-"
+            f"{anomaly.start + anomaly.n_bins - 1}, {anomaly.description}",
+            file=sys.stderr,
         )
     print(
         f"wrote {args.out} ({matrix.shape[0]} bins x {matrix.shape[1] - 2} OD pairs, "
