@@ -33,7 +33,7 @@ def error_vs_latent(curve: pd.DataFrame, selected: int) -> alt.LayerChart:
             title="Latent size z (log scale)",
             scale=alt.Scale(type="log", base=2),
         ),
-        y=alt.Y("mean_error:Q", title="Mean squared error per image"),
+        y=alt.Y("mean_error:Q", title="Error per image"),
         color=alt.Color(
             "method:N",
             title="Model",
@@ -41,7 +41,6 @@ def error_vs_latent(curve: pd.DataFrame, selected: int) -> alt.LayerChart:
                 domain=["Autoencoder", "PCA (best linear)"],
                 range=["#c0392b", "#1f2d3d"],
             ),
-            legend=alt.Legend(orient="bottom"),
         ),
         tooltip=[
             alt.Tooltip("method:N", title="Model"),
@@ -69,8 +68,8 @@ def error_by_digit(by_digit: pd.DataFrame, latent_dim: int) -> alt.Chart:
         alt.Chart(by_digit, title=f"Which digits reconstruct worst (z = {latent_dim})")
         .mark_bar()
         .encode(
-            x=alt.X("digit:O", title="Digit"),
-            y=alt.Y("mean_error:Q", title="Mean squared error per image"),
+            x=alt.X("digit:O", title="Digit", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("mean_error:Q", title="Error per image"),
             color=alt.condition(
                 alt.datum.digit == 0, alt.value("#9aa5b1"), alt.value("#c0392b")
             ),
@@ -106,7 +105,12 @@ def cloud_with_directions(
         .encode(
             x=alt.X("x1:Q", title="Feature 1"),
             y=alt.Y("x2:Q", title="Feature 2"),
-            color=alt.Color("direction:N", title="Direction", scale=METHOD_COLORS),
+            color=alt.Color(
+                "direction:N",
+                title="Direction",
+                scale=METHOD_COLORS,
+                legend=alt.Legend(labelLimit=320),
+            ),
             # Same field, title and domain as the colour: one merged legend.
             strokeDash=alt.StrokeDash(
                 "direction:N",
@@ -153,7 +157,7 @@ def loss_trace(trace: pd.DataFrame, optimum: float) -> alt.LayerChart:
             x=alt.X("step:Q", title="Gradient-descent step"),
             y=alt.Y(
                 "loss:Q",
-                title="Mean squared error per row",
+                title="Loss per row",
                 scale=alt.Scale(type="log"),
             ),
             tooltip=[
@@ -166,7 +170,7 @@ def loss_trace(trace: pd.DataFrame, optimum: float) -> alt.LayerChart:
         alt.Chart(pd.DataFrame({"optimum": [optimum]}))
         .mark_rule(color="#c0392b", strokeDash=[4, 3], size=2)
         .encode(
-            y=alt.Y("optimum:Q", title="Mean squared error per row"),
+            y=alt.Y("optimum:Q", title="Loss per row"),
             tooltip=[
                 alt.Tooltip(
                     "optimum:Q", title="PCA optimum (Eckart-Young)", format=".5f"
