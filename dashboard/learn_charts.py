@@ -262,41 +262,46 @@ def matrix_heatmaps(cells: pd.DataFrame, limit: float) -> alt.Chart:
     )
 
 
-def admm_trace(history: pd.DataFrame) -> alt.HConcatChart:
+def admm_trace(history: pd.DataFrame) -> alt.VConcatChart:
     """Residual, rank of L, nonzeros of S and recovery error per ADMM iteration;
     the residual and the error on log scales, since they fall by orders of
     magnitude."""
     panels = [
-        ("residual", "Residual ||X - L - S|| / ||X||", "log", ".2e"),
-        ("rank", "Rank of L", "linear", "d"),
-        ("nnz", "Nonzeros of S", "linear", "d"),
-        ("error", "Recovery error ||L - L0|| / ||L0||", "log", ".2e"),
+        ("residual", "Residual ||X - L - S|| / ||X||", "Residual", "log", ".2e"),
+        ("rank", "Rank of L", "Rank", "linear", "d"),
+        ("nnz", "Nonzeros of S", "Nonzeros", "linear", "d"),
+        ("error", "Recovery error ||L - L0|| / ||L0||", "Error", "log", ".2e"),
     ]
     charts = [
         alt.Chart(history, title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("iteration:Q", title="ADMM iteration"),
-            y=alt.Y(f"{field}:Q", title=title, scale=alt.Scale(type=scale)),
+            y=alt.Y(f"{field}:Q", title=axis, scale=alt.Scale(type=scale)),
             tooltip=[
                 alt.Tooltip("iteration:Q", title="Iteration"),
                 alt.Tooltip(f"{field}:Q", title=title, format=number),
             ],
         )
-        .properties(width=200, height=150)
-        for field, title, scale, number in panels
+        .properties(width=300, height=130)
+        for field, title, axis, scale, number in panels
     ]
-    return alt.hconcat(*charts, title="The solver, one iteration at a time")
+    # Two by two: four panels in a row overflow the page.
+    return alt.vconcat(
+        alt.hconcat(*charts[:2]),
+        alt.hconcat(*charts[2:]),
+        title="The solver, one iteration at a time",
+    )
 
 
 def breakdown(sweep: pd.DataFrame, selected: float) -> alt.LayerChart:
     """Recovery error of L against the share of corrupted entries."""
     base = alt.Chart(sweep).encode(
         x=alt.X("corruption:Q", title="Corrupted entries (%)"),
-        y=alt.Y("error:Q", title="Recovery error ||L - L0|| / ||L0||"),
+        y=alt.Y("error:Q", title="Recovery error"),
         tooltip=[
             alt.Tooltip("corruption:Q", title="Corrupted (%)"),
-            alt.Tooltip("error:Q", title="Recovery error", format=".2e"),
+            alt.Tooltip("error:Q", title="||L - L0|| / ||L0||", format=".2e"),
             alt.Tooltip("rank:Q", title="Rank of L"),
             alt.Tooltip("converged:N", title="Converged"),
         ],

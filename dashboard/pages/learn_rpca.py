@@ -37,8 +37,8 @@ st.markdown(
     "arbitrary values, provided the low-rank part is spread out (not concentrated in a "
     "few rows) and the corrupted entries are scattered at random. The recovery solves "
     "Principal Component Pursuit: minimise the nuclear norm of L plus lambda times the "
-    "sum of absolute values of S, subject to L + S = X, with lambda = "
-    "1 / sqrt(max(m, n)). "
+    "sum of absolute values of S, subject to L + S = X, with lambda = 1 / sqrt(max(m, "
+    "n)). "
     f"Below, X is a {rows} x {columns} matrix of rank {rank} with a share of its "
     "entries overwritten by large values of random sign."
 )
@@ -96,8 +96,10 @@ st.markdown(
     "**Each iteration** (inexact augmented Lagrangian, the usual ADMM form of PCP) "
     "shrinks the entries of X - L towards zero to get S, shrinks the singular values "
     "of X - S to get L, and adds the remaining gap to a multiplier that pushes L + S "
-    "towards X. The shrinkage thresholds fall every iteration, so the rank of L and "
-    "the nonzeros of S grow until they fit."
+    "towards X. The penalty grows every iteration, so both shrinkage thresholds fall "
+    "and L + S is pulled onto X. While the corruption is sparse, the rank of L and the "
+    "support of S settle on the planted ones within a few iterations; past the "
+    "breakdown point, L's rank climbs instead."
 )
 st.altair_chart(
     learn_charts.breakdown(learn_services.rpca_breakdown(seed), corruption),
