@@ -510,4 +510,11 @@ def breakdown_sweep(
                 bool(info["converged"]),
             )
         )
+    logger.info(
+        "PCP breakdown sweep on %d x %d rank %d: errors %s",
+        n_rows,
+        n_columns,
+        rank,
+        ", ".join(f"{p.corruption:.0%} {p.error:.1e}" for p in points),
+    )
     return points
