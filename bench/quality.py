@@ -8,9 +8,9 @@ goes to stdout and into README.md (section "quality").
 Usage (from the repository root)::
 
     .venv/bin/pip install -r bench/requirements.txt
-    .venv/bin/python -m bench.quality            # all ODDS sets
-    .venv/bin/python -m bench.quality --quick    # a few small sets
-    .venv/bin/python -m bench.quality --only cardio
+    .venv/bin/python bench/quality.py            # all ODDS sets
+    .venv/bin/python bench/quality.py --quick    # a few small sets
+    .venv/bin/python bench/quality.py --only cardio
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):
+    # Run as `python bench/quality.py`: make `detectors` and `bench` importable.
+    sys.path.insert(0, str(ROOT))
 DATASETS = ROOT.parent / "shared" / "datasets"
 QUICK = ("cardio", "glass", "ionosphere", "thyroid", "vowels")
 
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     methods, results = run(names)
 
-    command = "python -m bench.quality" + "".join(
+    command = "python bench/quality.py" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
     text = "\n\n".join([
         f"Command: `{command}` (ODDS sets from ../shared/datasets; every method "

@@ -8,6 +8,7 @@ fit never touches torch's global random state or thread settings.
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import math
 import time
@@ -269,8 +270,6 @@ class NeuralDetector(BaseDetector):
 
     @classmethod
     def _param_names(cls) -> list[str]:
-        import inspect
-
         signature = inspect.signature(cls.__init__)
         return [p.name for p in signature.parameters.values() if p.name != "self"]
 
