@@ -468,6 +468,10 @@ class RobustPCADetector(BaseDetector):
         self.tol = tol
         self.max_iter = max_iter
 
+    def get_params(self) -> dict:
+        """Init keyword arguments as given (what persistence stores)."""
+        return {"lam": self.lam, "tol": self.tol, "max_iter": self.max_iter}
+
     def _fit(self, Z: np.ndarray) -> None:
         _check_params(type(self).__name__, self.lam, self.tol, self.max_iter)
         lam = self.lam if self.lam is not None else 1.0 / np.sqrt(max(Z.shape))

@@ -28,6 +28,7 @@ def planted(n_rows, n_cols, rank, fraction=0.05, seed=0):
 
 
 def low_rank_data(n_rows=200, n_features=8, rank=2, seed=0):
+    """Exactly rank-``rank`` data with standard normal factors."""
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n_rows, rank)) @ rng.normal(size=(rank, n_features))
 
@@ -263,6 +264,7 @@ def test_detector_keeps_parameters_unchanged():
     detector = RobustPCADetector(lam=0.5, tol=1e-6, max_iter=10)
 
     assert (detector.lam, detector.tol, detector.max_iter) == (0.5, 1e-6, 10)
+    assert detector.get_params() == {"lam": 0.5, "tol": 1e-6, "max_iter": 10}
     with pytest.raises(TypeError):
         RobustPCADetector(0.5)
 
