@@ -664,7 +664,8 @@ def convergence_table(info: dict) -> pd.DataFrame:
 
 def anomaly_windows(times, y_true) -> pd.DataFrame:
     """Contiguous runs of label 1 along time: start, end (the next time stamp,
-    so a one-point window still has a width), rows."""
+    so a one-point window still has a width), rows. Rows are put in time order
+    first (flow exports are not always sorted); rows without a time are left out."""
     times = (
         pd.Series(pd.to_datetime(np.asarray(times))).reset_index(drop=True)
         if not isinstance(times, pd.Series)
@@ -673,6 +674,10 @@ def anomaly_windows(times, y_true) -> pd.DataFrame:
     y = np.asarray(y_true).astype(int)
     if y.size == 0:
         return pd.DataFrame(columns=["start", "end", "rows"])
+    known = times.notna().to_numpy()
+    order = np.argsort(times[known].to_numpy(), kind="stable")
+    times = times[known].iloc[order].reset_index(drop=True)
+    y = y[known][order]
     edges = np.diff(np.concatenate([[0], y, [0]]))
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)

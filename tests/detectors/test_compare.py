@@ -260,6 +260,9 @@ def test_anomaly_windows_find_runs():
     assert list(windows["rows"]) == [2, 1, 1]
     assert windows.loc[0, "start"] == times[1] and windows.loc[0, "end"] == times[3]
     assert windows.loc[2, "end"] == times[9] + pd.Timedelta("5min")
+    shuffled = np.random.default_rng(0).permutation(10)
+    again = anomaly_windows(pd.Series(times[shuffled]), y[shuffled])
+    pd.testing.assert_frame_equal(again, windows)
 
 
 def test_as_times_reads_epoch_seconds_and_text():
