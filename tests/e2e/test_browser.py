@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -89,6 +90,11 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
         _wait_idle(page)
     shown = float(slider.input_value())
     assert shown > 0.05
+    # The last step reached the server once PCA's flag count on the page follows it.
+    pca_flags = page.locator('[data-testid="stMetric"]').filter(has_text="PCA flags")
+    count = math.ceil(shown * N_ROWS - 1e-9)
+    expect(pca_flags).to_contain_text(re.compile(rf"\b{count}\b"), timeout=60_000)
+    _wait_idle(page)
 
     _go(page, "Save, share, export")
     before = _flagged_line(page)
