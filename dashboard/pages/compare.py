@@ -113,6 +113,9 @@ st.altair_chart(charts.scores_by_row(shown, titles))
 st.header("Do the detectors agree?")
 combination = _chosen_combination()
 upset_counts, membership = intersections(flags, titles)
+if combination not in set(upset_counts["combination"]):
+    # The bar picked under another threshold may no longer exist.
+    combination = None
 left, right = st.columns([3, 2])
 with left:
     if len(upset_counts):
