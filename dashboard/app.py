@@ -43,7 +43,6 @@ def main() -> None:
                 st.Page(PAGES / "saved.py", title="Saved analyses", icon="🗂️",
                         url_path="saved"),
             ],
-            # url_path equals the file stem so tests can open a page before a first run.
             "Learn": [
                 st.Page(PAGES / "learn_bottleneck.py", title="The bottleneck", icon="🎓",
                         url_path="learn_bottleneck"),

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import state
 from tests.conftest import ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -17,11 +18,15 @@ TIMEOUT = 120
 
 
 def _open(page: str) -> AppTest:
-    # The Learn pages' url_path is their file stem, so no first run of the
-    # default (Compare) page is needed before switching.
+    """The app after a first run (so st.navigation has registered its pages: the
+    switch then fails unless the page is in the navigation), switched to ``page``."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    # Without a first run, a pages/ folder next to app.py makes Streamlit run the
+    # page file alone, skipping app.py (its page config, state and navigation).
+    at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
+    assert state.SOURCE in at.session_state  # app.py ran around the page
     return at
 
 
