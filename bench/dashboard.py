@@ -41,7 +41,7 @@ def measure(cycles: int) -> dict:
     for _ in range(cycles):
         for page in PAGES:
             start, cpu = time.perf_counter(), time.process_time()
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
             warm[page].append((time.perf_counter() - start, time.process_time() - cpu))
             if at.exception:
                 raise RuntimeError(f"{page} failed: {at.exception[0].message}")

@@ -14,13 +14,17 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import services, state  # noqa: E402
+from detectors.pipeline import limit_torch_threads  # noqa: E402
 
-PAGES = Path(__file__).resolve().parent / "pages"
+# Not "pages/": Streamlit would treat that folder as old-style pages and run a
+# page without this entry point when its URL is opened first.
+PAGES = Path(__file__).resolve().parent / "views"
 
 
 def main() -> None:
     st.set_page_config(page_title="Anomaly Lens", page_icon="🔎", layout="wide")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    limit_torch_threads()
     services.sign_in_gate()
     state.init()
     services.follow_link()

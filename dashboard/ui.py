@@ -19,7 +19,7 @@ def load_current_or_stop(label: str | None = None) -> services.Current:
         logger.info("data set refused: %s", exc)
         st.error(str(exc))
         st.info("Pick a bundled sample or upload another file on the **Data** page.")
-        st.page_link("pages/data.py", label="Go to Data", icon="📄")
+        st.page_link("views/data.py", label="Go to Data", icon="📄")
         st.stop()
 
 

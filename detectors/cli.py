@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from detectors.pipeline import DETECTOR_NAMES, evaluate, parse_detector_names, score_all
+from detectors.pipeline import (
+    DETECTOR_NAMES,
+    evaluate,
+    limit_torch_threads,
+    parse_detector_names,
+    score_all,
+)
 from detectors.thresholds import ThresholdPolicy
 
 logger = logging.getLogger("detectors.cli")
@@ -221,6 +227,9 @@ def run_score(args: argparse.Namespace) -> int:
         if step == 0 and loss is None:
             logger.info("%s: fitting on %d rows x %d features", name, *prepared.X.shape)
 
+    if {"ae", "vae"} & set(names):
+        # Same thread count as the dashboard, so a manifest reproduces its scores.
+        limit_torch_threads()
     try:
         result = score_all(prepared.X, names, seed=args.seed, params=params,
                            progress=progress)

@@ -126,3 +126,15 @@ def evaluate(y_true, scores: np.ndarray, flags: np.ndarray | None = None) -> dic
         result["true_positives"] = int(np.sum(flags & (y_true == 1)))
         result["false_positives"] = int(np.sum(flags & (y_true == 0)))
     return result
+
+
+def limit_torch_threads(threads: int = 1) -> None:
+    """Run torch on ``threads`` threads; for the CLI and dashboard entry points only.
+
+    Our networks are small, so thread start-up costs more than it saves: on 2
+    shared cores the cardio fits ran 5 to 10 times slower with torch's default.
+    Library code never calls this; a user's own process keeps its settings.
+    """
+    import torch
+
+    torch.set_num_threads(threads)

@@ -199,8 +199,8 @@ def test_threshold_modes_change_flags_without_refit(cardio):
 def test_threshold_survives_a_page_switch(cardio):
     at = cardio
     at.slider(key="contamination").set_value(0.08).run()
-    at.switch_page("pages/data.py").run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/data.py").run()
+    at.switch_page("views/compare.py").run()
     assert at.slider(key="contamination").value == 0.08
     at.slider(key="contamination").set_value(0.05).run()
 
@@ -226,11 +226,11 @@ def test_case_17_every_flagged_row_is_drawn():
     at.session_state["detectors"] = ["pca"]
     at.session_state["contamination"] = 0.001
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
         ("17-chart-6000-rows.csv", data, "text/csv")
     ).run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert not at.exception
     found = charts(at)
     by_row = drawn(found["Score of every row, per detector"], "circle")

@@ -85,7 +85,7 @@ def test_every_page_runs_on_every_kind_of_sample(sample):
     error message, every chart titled with axis titles and a tooltip."""
     at = open_app(sample)
     for page in PAGES:
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (sample, page)
         assert not at.error, (sample, page, [e.value for e in at.error])
         for spec, _ in charts(at).values():
@@ -95,7 +95,7 @@ def test_every_page_runs_on_every_kind_of_sample(sample):
 @pytest.mark.slow
 def test_explain_shows_values_residuals_sparse_cells_and_ranks():
     at = open_app("cardio", row=None)
-    at.switch_page("pages/explain.py").run()
+    at.switch_page("views/explain.py").run()
     assert not at.exception
     row = int(at.header[0].value.split()[-1])
     assert [m.label for m in at.metric] == ["PCA rank", "Robust PCA rank"]
@@ -118,7 +118,7 @@ def test_explain_shows_values_residuals_sparse_cells_and_ranks():
 @pytest.mark.slow
 def test_explain_follows_the_row_picked_elsewhere():
     at = open_app("cardio", row=12)
-    at.switch_page("pages/explain.py").run()
+    at.switch_page("views/explain.py").run()
     assert at.header[0].value == "Row 12"
     at.number_input(key="explain_row_input").set_value(40).run()
     assert at.header[0].value == "Row 40"
@@ -128,7 +128,7 @@ def test_explain_follows_the_row_picked_elsewhere():
 @pytest.mark.slow
 def test_explain_draws_images_for_784_pixels():
     at = open_app("mnist", row=1000)
-    at.switch_page("pages/explain.py").run()
+    at.switch_page("views/explain.py").run()
     assert not at.exception
     spec, data = next(c for t, c in charts(at).items() if "reconstructions" in t)
     cells = drawn((spec, data), "rect")
@@ -141,7 +141,7 @@ def test_explain_draws_images_for_784_pixels():
 @pytest.mark.slow
 def test_explain_marks_the_row_on_the_series():
     at = open_app("nab", row=20000)
-    at.switch_page("pages/explain.py").run()
+    at.switch_page("views/explain.py").run()
     assert not at.exception
     chart = next(c for t, c in charts(at).items() if t.startswith("Where row 20000"))
     assert drawn(chart, "rule")["row"].tolist() == [20000]
@@ -151,7 +151,7 @@ def test_explain_marks_the_row_on_the_series():
 @pytest.mark.slow
 def test_timeline_draws_every_flagged_point_and_the_labelled_windows():
     at = open_app("nab")
-    at.switch_page("pages/timeline.py").run()
+    at.switch_page("views/timeline.py").run()
     assert not at.exception
     chart = charts(at)["value over time"]
     windows = drawn(chart, "rect")
@@ -171,7 +171,7 @@ def test_timeline_draws_every_flagged_point_and_the_labelled_windows():
 @pytest.mark.slow
 def test_timeline_shows_traffic_matrix_heatmaps():
     at = open_app("synth-tm")
-    at.switch_page("pages/timeline.py").run()
+    at.switch_page("views/timeline.py").run()
     assert not at.exception
     found = charts(at)
     assert {
@@ -187,7 +187,7 @@ def test_timeline_shows_traffic_matrix_heatmaps():
 @pytest.mark.slow
 def test_timeline_without_time_says_so():
     at = open_app("cardio")
-    at.switch_page("pages/timeline.py").run()
+    at.switch_page("views/timeline.py").run()
     assert not at.exception
     assert any("no timestamp column" in i.value for i in at.info)
 
@@ -195,7 +195,7 @@ def test_timeline_without_time_says_so():
 @pytest.mark.slow
 def test_rpca_page_splits_on_one_scale_and_refits_only_rpca_for_lambda():
     at = open_app("cardio")
-    at.switch_page("pages/rpca.py").run()
+    at.switch_page("views/rpca.py").run()
     assert not at.exception
     found = charts(at)
     spec, data = found["X = L + S, on one colour scale"]

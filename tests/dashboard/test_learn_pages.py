@@ -21,8 +21,8 @@ def _open(page: str) -> AppTest:
     """The app after a first run (so st.navigation has registered its pages: the
     switch then fails unless the page is in the navigation), switched to ``page``."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    # Without a first run, a pages/ folder next to app.py makes Streamlit run the
-    # page file alone, skipping app.py (its page config, state and navigation).
+    # Without a first run, st.navigation has not registered the pages yet and
+    # the page would run without app.py (its page config, state and navigation).
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
@@ -85,7 +85,7 @@ def _links(at) -> set[str]:
 
 @pytest.fixture(scope="module")
 def bottleneck():
-    return _open("pages/learn_bottleneck.py")
+    return _open("views/learn_bottleneck.py")
 
 
 def test_bottleneck_page_renders_originals_curve_and_worst_digits(bottleneck):
@@ -115,7 +115,7 @@ def test_bottleneck_latent_size_changes_the_reconstructions(bottleneck):
 
 @pytest.fixture(scope="module")
 def linear_ae():
-    return _open("pages/learn_linear_ae.py")
+    return _open("views/learn_linear_ae.py")
 
 
 def test_linear_ae_ends_within_five_degrees_of_pca(linear_ae):
@@ -147,7 +147,7 @@ def test_linear_ae_controls_change_the_output(linear_ae):
 
 @pytest.fixture(scope="module")
 def vae_page():
-    return _open("pages/learn_vae.py")
+    return _open("views/learn_vae.py")
 
 
 def test_vae_page_shows_both_latent_spaces_and_the_trick(vae_page):
@@ -189,7 +189,7 @@ def test_vae_latent_point_moves_the_marker_and_the_decoded_digit(vae_page):
 
 @pytest.fixture(scope="module")
 def rpca():
-    return _open("pages/learn_rpca.py")
+    return _open("views/learn_rpca.py")
 
 
 def test_rpca_page_starts_unsplit_and_steps_one_iteration(rpca):

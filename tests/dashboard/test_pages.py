@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import CASES, ROOT
@@ -83,9 +84,9 @@ def test_contamination_change_alters_flags_without_refit(compare_app):
 def test_page_switch_does_not_refit(compare_app):
     at = compare_app
     fits = _fits()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     assert not at.exception
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert not at.exception
     assert _fits() == fits
 
@@ -99,12 +100,12 @@ def test_uploaded_csv_is_scored(tmp_path):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["detectors"] = ["pca", "rpca"]
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
         ("mine.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
     assert not at.exception
     assert any("mine.csv" in s.value for s in at.subheader)
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert not at.exception
     table = at.dataframe[0].value
     assert table.iloc[0]["row"] == 33
@@ -116,7 +117,7 @@ def test_bad_upload_shows_message_not_traceback():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["detectors"] = ["pca"]
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
         ("book.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "text/csv")).run()
     assert not at.exception
@@ -131,13 +132,15 @@ def test_six_thousand_rows_chart_keeps_flagged_rows():
     at.session_state["detectors"] = ["pca"]
     at.session_state["contamination"] = 0.001
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
         ("17-chart-6000-rows.csv", data, "text/csv")).run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert not at.exception
-    spec = next(s for s in _specs(at) if _titles([s])[0] == "Score of every row, per detector")
-    values = next(iter(spec["datasets"].values()))
-    flagged = sorted(v["row"] for v in values if v["status"] == "flagged")
+    chart = next(c for c in at.get("vega_lite_chart")
+                 if _titles([json.loads(c.proto.spec)])[0] == "Score of every row, per detector")
+    # Streamlit ships chart data beside the spec, as Arrow.
+    values = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    flagged = sorted(values.loc[values["status"] == "flagged", "row"])
     assert flagged == [250, 1400, 2900, 3333, 4800, 5999]
     assert len(values) <= 4000

@@ -30,10 +30,10 @@ def _upload_and_save(name: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["detectors"] = ["pca"]
     at.run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
         ("mine.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
-    at.switch_page("pages/share.py").run()
+    at.switch_page("views/share.py").run()
     assert not at.exception
     at.text_input(key="save_name").set_value(name)
     at.button[0].click().run()
@@ -63,7 +63,7 @@ def test_saved_link_opens_same_flags_without_refit_and_takes_marks(database):
     colleague.run()
     assert not colleague.exception
     assert colleague.session_state["detectors"] == ["pca"]
-    colleague.switch_page("pages/share.py").run()
+    colleague.switch_page("views/share.py").run()
     assert next(m.value for m in colleague.markdown if "flagged rows" in m.value) == flagged
     assert "planted outlier" in colleague.success[0].value
     assert _fits() == fits
@@ -86,7 +86,7 @@ def test_saved_link_opens_same_flags_without_refit_and_takes_marks(database):
 def test_saved_page_lists_renames_opens_and_deletes(database):
     at = _upload_and_save("first")
     analysis_id = at.session_state["opened_analysis"]
-    at.switch_page("pages/saved.py").run()
+    at.switch_page("views/saved.py").run()
     assert not at.exception
     assert at.dataframe[0].value["name"].tolist() == ["first"]
     at.text_input(key=f"saved_new_name_{analysis_id}").set_value("renamed")

@@ -75,12 +75,12 @@ st.markdown(
     "shows the linear case: an autoencoder without activations lands exactly on PCA."
 )
 st.page_link(
-    "pages/data.py",
+    "views/data.py",
     label="Load your own data, then run the Autoencoder on it",
     icon="📄",
 )
 st.page_link(
-    "pages/compare.py",
+    "views/compare.py",
     label="Compare the Autoencoder with the other detectors",
     icon="📊",
 )

@@ -102,10 +102,10 @@ with right:
     )
 
 st.page_link(
-    "pages/data.py", label="Load your own data, then run the VAE on it", icon="📄"
+    "views/data.py", label="Load your own data, then run the VAE on it", icon="📄"
 )
 st.page_link(
-    "pages/compare.py",
+    "views/compare.py",
     label="Compare the VAE with the Autoencoder and the rest",
     icon="📊",
 )

@@ -27,7 +27,7 @@ except (StorageError, OSError, sqlite3.Error) as exc:
 
 if not analyses:
     st.info("Nothing saved yet. Save an analysis on the **Save, share, export** page.")
-    st.page_link("pages/share.py", label="Save the current analysis", icon="🔗")
+    st.page_link("views/share.py", label="Save the current analysis", icon="🔗")
     st.stop()
 
 st.dataframe(
@@ -61,7 +61,7 @@ with open_col:
         except StorageError as exc:
             st.error(str(exc))
         else:
-            st.switch_page("pages/compare.py")
+            st.switch_page("views/compare.py")
     if opened:
         st.caption("This analysis is open now.")
 with rename_col:

@@ -210,4 +210,4 @@ st.dataframe(
     column_config=controls.flagged_columns(names),
 )
 if selected is not None and selected in set(prepared.rows.tolist()):
-    st.page_link("pages/explain.py", label=f"Explain row {selected}", icon="🔍")
+    st.page_link("views/explain.py", label=f"Explain row {selected}", icon="🔍")

@@ -75,10 +75,10 @@ st.markdown(
     "layers so it can follow curved structure that a flat subspace misses."
 )
 st.page_link(
-    "pages/data.py",
+    "views/data.py",
     label="Load your own data, then run PCA and the Autoencoder",
     icon="📄",
 )
 st.page_link(
-    "pages/compare.py", label="Compare PCA with the other detectors", icon="📊"
+    "views/compare.py", label="Compare PCA with the other detectors", icon="📊"
 )

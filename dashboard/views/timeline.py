@@ -32,7 +32,7 @@ def _pick(key: str) -> None:
 def _explain_link() -> None:
     selected = st.session_state[state.SELECTED_ROW]
     if selected is not None:
-        st.page_link("pages/explain.py", label=f"Explain row {selected}", icon="🔍")
+        st.page_link("views/explain.py", label=f"Explain row {selected}", icon="🔍")
 
 
 st.title("Timeline")
@@ -46,7 +46,7 @@ if column is None:
         f"**{current.table.name}** has no timestamp column, so there is no time view. "
         "If a column holds times, set its role to 'timestamp' on the Data page."
     )
-    st.page_link("pages/data.py", label="Go to Data", icon="📄")
+    st.page_link("views/data.py", label="Go to Data", icon="📄")
     st.stop()
 
 times = as_times(current.table.frame[column].iloc[rows].to_numpy())

@@ -223,4 +223,4 @@ if column is not None:
         ),
         width="stretch",
     )
-    st.page_link("pages/timeline.py", label="Open the timeline", icon="🕒")
+    st.page_link("views/timeline.py", label="Open the timeline", icon="🕒")

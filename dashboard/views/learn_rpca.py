@@ -113,8 +113,8 @@ st.markdown(
     "anomaly score is the energy of its part of S."
 )
 st.page_link(
-    "pages/data.py", label="Load your own data, then run Robust PCA on it", icon="📄"
+    "views/data.py", label="Load your own data, then run Robust PCA on it", icon="📄"
 )
 st.page_link(
-    "pages/compare.py", label="Compare Robust PCA with the other detectors", icon="📊"
+    "views/compare.py", label="Compare Robust PCA with the other detectors", icon="📊"
 )
