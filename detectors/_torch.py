@@ -24,7 +24,6 @@ from detectors.base import (
     NotFittedError,
     ProgressCallback,
     StandardScaler,
-    check_array,
 )
 
 logger = logging.getLogger(__name__)
@@ -320,14 +319,7 @@ class NeuralDetector(BaseDetector):
 
     # Fit and score ------------------------------------------------------------
 
-    def fit(self, X, y=None) -> "NeuralDetector":
-        """Train the network on ``X`` of shape (n_samples, n_features).
-
-        Same steps as :meth:`BaseDetector.fit`, plus the choice of scaling
-        (``input_scaling``) and a warning when there are fewer rows than features.
-        ``y`` is ignored.
-        """
-        X = check_array(X)
+    def _check_fit_input(self, X: np.ndarray) -> None:
         n_samples, n_features = X.shape
         self._check_params(n_features)
         if n_samples < n_features:
@@ -336,13 +328,16 @@ class NeuralDetector(BaseDetector):
                 "too few rows to train AE/VAE; the scores may mean little. Use more "
                 "rows, or PCA.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit()
             )
-        self.n_features_in_ = n_features
-        self.scaler_ = self._make_scaler(X)
-        self._fit(self.scaler_.transform(X))
-        self.train_scores_ = self.score_samples(X)
-        return self
+
+    def reconstruct(self, X) -> np.ndarray:
+        """The network's reconstruction of each row, in the input's units."""
+        Z = self._transform(X)
+        self.module_.eval()
+        with torch.no_grad():
+            recon = self._reconstruct(torch.as_tensor(Z, dtype=torch.float32))
+        return self.scaler_.inverse_transform(recon.numpy().astype(np.float64))
 
     def _make_scaler(self, X: np.ndarray) -> StandardScaler:
         if self.input_scaling == "standard":

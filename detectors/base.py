@@ -118,12 +118,19 @@ class BaseDetector(ABC):
         uses labels.
         """
         X = check_array(X)
+        self._check_fit_input(X)
         self.n_features_in_ = X.shape[1]
-        self.scaler_ = StandardScaler().fit(X)
-        Z = self.scaler_.transform(X)
-        self._fit(Z)
+        self.scaler_ = self._make_scaler(X)
+        self._fit(self.scaler_.transform(X))
         self.train_scores_ = self.score_samples(X)
         return self
+
+    def _check_fit_input(self, X: np.ndarray) -> None:
+        """Hook: parameter and data checks that need the training shape."""
+
+    def _make_scaler(self, X: np.ndarray) -> StandardScaler:
+        """Hook: the input scaling; standardisation unless a subclass says otherwise."""
+        return StandardScaler().fit(X)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "scaler_"):

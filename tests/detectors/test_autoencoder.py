@@ -190,3 +190,14 @@ def test_autoencoder_sigmoid_output_requires_minmax_scaling():
 def test_autoencoder_rejects_bad_parameters_by_name(param, value):
     with pytest.raises(ValueError, match=param):
         AutoencoderDetector(**{param: value}).fit(structured(0))
+
+
+def test_autoencoder_reconstruct_is_in_input_units():
+    """reconstruct() undoes the scaling: its error matches the score's contributions."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 6)) * 50 + 1000
+    detector = AutoencoderDetector(epochs=5, random_state=0).fit(X)
+    recon = detector.reconstruct(X)
+    assert recon.shape == X.shape
+    expected = ((X - recon) / detector.scaler_.scale_) ** 2
+    np.testing.assert_allclose(expected, detector.residuals(X), rtol=1e-6, atol=1e-9)
