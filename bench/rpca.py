@@ -40,18 +40,28 @@ SEED = 0
 FULL_CASES = [
     {"name": "500 x 500, rank 25", "m": 500, "n": 500, "rank": 25},
     {"name": "1000 x 1000, rank 50", "m": 1000, "n": 1000, "rank": 50},
-    {"name": "2000 x 2000, rank 100", "m": 2000, "n": 2000, "rank": 100,
-     "slow": True},
+    {"name": "2000 x 2000, rank 100", "m": 2000, "n": 2000, "rank": 100, "slow": True},
     {"name": "100000 x 40, rank 2", "m": 100000, "n": 40, "rank": 2, "slow": True},
-    {"name": "100000 x 40, rank 2, lam 0.01", "m": 100000, "n": 40, "rank": 2,
-     "lam": 0.01, "slow": True},
+    {
+        "name": "100000 x 40, rank 2, lam 0.01",
+        "m": 100000,
+        "n": 40,
+        "rank": 2,
+        "lam": 0.01,
+        "slow": True,
+    },
 ]
 QUICK_CASES = [
     {"name": "200 x 200, rank 10", "m": 200, "n": 200, "rank": 10},
     {"name": "500 x 500, rank 25", "m": 500, "n": 500, "rank": 25},
     {"name": "20000 x 40, rank 2", "m": 20000, "n": 40, "rank": 2},
-    {"name": "20000 x 40, rank 2, lam 0.01", "m": 20000, "n": 40, "rank": 2,
-     "lam": 0.01},
+    {
+        "name": "20000 x 40, rank 2, lam 0.01",
+        "m": 20000,
+        "n": 40,
+        "rank": 2,
+        "lam": 0.01,
+    },
 ]
 TARGET_CASE = "1000 x 1000, rank 50"
 TARGET_SPEEDUP = 30.0
@@ -85,13 +95,14 @@ def worker(args) -> None:
     if args.worker == "textbook":
         from bench.rpca_textbook import textbook_pcp
 
-        L, S, info = textbook_pcp(M, lam=lam, tol=args.tol,
-                                  time_budget=args.time_budget)
+        L, _, info = textbook_pcp(
+            M, lam=lam, tol=args.tol, time_budget=args.time_budget
+        )
         stopped = info["stopped"]
     else:
         from detectors.rpca import _pcp
 
-        L, S, info = _pcp(M, lam, args.tol, 1000, None, None)
+        L, _, info = _pcp(M, lam, args.tol, 1000, None, None)
         stopped = "tol" if info["converged"] else "max_iter"
     seconds = time.perf_counter() - start
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
@@ -119,10 +130,19 @@ def run_one(case: dict, method: str, data_dir: Path, args) -> dict:
         env[variable] = str(args.threads)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     command = [
-        sys.executable, "-m", "bench.rpca", "--worker", method,
-        "--data", str(data_dir), "--tol", repr(args.tol),
-        "--lam", repr(case.get("lam", 0.0)),
-        "--time-budget", repr(budget),
+        sys.executable,
+        "-m",
+        "bench.rpca",
+        "--worker",
+        method,
+        "--data",
+        str(data_dir),
+        "--tol",
+        repr(args.tol),
+        "--lam",
+        repr(case.get("lam", 0.0)),
+        "--time-budget",
+        repr(budget),
     ]
     completed = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
@@ -156,14 +176,19 @@ def build_report(rows: list[dict], args, started: str, load_start: str) -> str:
     """Markdown: how it was run, the table, notes and the target check."""
     command = " ".join(["python bench/rpca.py", *args.argv])
     lines = [
-        f"Command: `{command}`. Run {started} on {platform.machine()} Linux with "
-        f"{os.cpu_count()} cores, shared with other work (load average over "
-        f"1/5/15 min: {load_start} at start, {_load_average()} at end); numpy "
-        f"{np.__version__}, {args.threads} BLAS thread per solver process, tol = "
-        f"{args.tol:g} for both methods.",
+        (
+            f"Command: `{command}`. Run {started} on {platform.machine()} Linux "
+            f"with {os.cpu_count()} cores, shared with other work (load average "
+            f"over 1/5/15 min: {load_start} at start, {_load_average()} at end); "
+            f"numpy {np.__version__}, {args.threads} BLAS thread per solver "
+            f"process, tol = {args.tol:g} for both methods."
+        ),
         "",
-        "| case | method | seconds | CPU s | iterations | rel. error "
-        "| peak RSS (MB) | solver memory (MB) | speed-up (wall) | speed-up (CPU) |",
+        (
+            "| case | method | seconds | CPU s | iterations | rel. error "
+            "| peak RSS (MB) | solver memory (MB) | speed-up (wall) "
+            "| speed-up (CPU) |"
+        ),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
@@ -175,23 +200,27 @@ def build_report(rows: list[dict], args, started: str, load_start: str) -> str:
         )
     lines += [
         "",
-        "Setup (Candes, Li, Ma and Wright 2011, section 4.1): L0 = X Y^T with X, Y "
-        "entries N(0, 1/n) for n columns; 5 % of entries, chosen uniformly, are "
-        "corrupted by +-1 with random signs (unit magnitude as in the paper; at "
-        "n = 1000 that is about 140 standard deviations of L0's entries, a gross "
-        "error); lam = 1/sqrt(max(m, n)) unless stated; seed 0. Textbook: constant "
-        "mu = m n / (4 ||M||_1) and a full SVD every iteration "
-        "(`bench/rpca_textbook.py`). Ours: `detectors.rpca` (inexact ALM with mu "
-        "grown 1.3x per iteration and a partial SVD of predicted rank; for the "
-        "40-column cases the eigendecomposition of the 40 x 40 Gram matrix). Both "
-        "stop at ||M - L - S||_F / ||M||_F < tol. Rel. error = "
-        "||L - L0||_F / ||L0||_F. Seconds: wall time of the solve; CPU s: its "
-        "user + system time, which depends less on the other work on the machine. "
-        "Peak RSS: the solver process's maximum resident memory (interpreter, "
-        "numpy and M included); solver memory: that peak minus the resident "
-        "memory just before the solve. A textbook run marked stopped hit its CPU "
-        f"budget ({args.time_budget:.0f} s, or {args.slow_budget:.0f} s for the "
-        "2000 x 2000 and tall cases) before tol; its speed-ups are lower bounds.",
+        (
+            "Setup (Candes, Li, Ma and Wright 2011, section 4.1): L0 = X Y^T with "
+            "X, Y entries N(0, 1/n) for n columns; 5 % of entries, chosen "
+            "uniformly, are corrupted by +-1 with random signs (unit magnitude as "
+            "in the paper; at n = 1000 that is about 140 standard deviations of "
+            "L0's entries, a gross error); lam = 1/sqrt(max(m, n)) unless stated; "
+            "seed 0. Textbook: constant mu = m n / (4 ||M||_1) and a full SVD "
+            "every iteration (`bench/rpca_textbook.py`). Ours: `detectors.rpca` "
+            "(inexact ALM with mu grown 1.3x per iteration and a partial SVD of "
+            "predicted rank; for the 40-column cases the eigendecomposition of the "
+            "40 x 40 Gram matrix). Both stop at ||M - L - S||_F / ||M||_F < tol. "
+            "Rel. error = ||L - L0||_F / ||L0||_F. Seconds: wall time of the "
+            "solve; CPU s: its user + system time, which depends less on the other "
+            "work on the machine. Peak RSS: the solver process's maximum resident "
+            "memory (interpreter, numpy and M included); solver memory: that peak "
+            "minus the resident memory just before the solve. A textbook run "
+            "marked stopped hit its CPU budget "
+            f"({args.time_budget:.0f} s, or {args.slow_budget:.0f} s for the "
+            "2000 x 2000 and tall cases) before tol; its speed-ups are lower "
+            "bounds."
+        ),
     ]
     tall = {r["method"]: r for r in rows if r["case"] == "100000 x 40, rank 2"}
     if "ours" in tall:
@@ -218,8 +247,9 @@ def build_report(rows: list[dict], args, started: str, load_start: str) -> str:
             f"{row['cpu_speedup']:.0f}x CPU, error {row['error']:.1e}: "
             f"{'met' if met else 'not met'}."
         )
-    over = [r["case"] for r in rows
-            if r["method"] == "ours" and r["error"] > TARGET_ERROR]
+    over = [
+        r["case"] for r in rows if r["method"] == "ours" and r["error"] > TARGET_ERROR
+    ]
     lines.append(
         "- Our error <= 1e-6 in every case: "
         + ("yes." if not over else "no; above it: " + "; ".join(over) + ".")
@@ -231,18 +261,32 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases")
     parser.add_argument("--tol", type=float, default=1e-7)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads per solver process (default 1: the "
-                        "machine is shared, and oversubscribed BLAS threads "
-                        "make timings erratic)")
-    parser.add_argument("--time-budget", type=float, default=900.0,
-                        help="CPU seconds after which a textbook run is stopped")
-    parser.add_argument("--slow-budget", type=float, default=180.0,
-                        help="the same for the 2000 x 2000 and tall cases")
-    parser.add_argument("--no-readme", action="store_true",
-                        help="print only; leave README.md alone")
-    parser.add_argument("--worker", choices=["textbook", "ours"],
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS threads per solver process (default 1: the "
+        "machine is shared, and oversubscribed BLAS threads "
+        "make timings erratic)",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=900.0,
+        help="CPU seconds after which a textbook run is stopped",
+    )
+    parser.add_argument(
+        "--slow-budget",
+        type=float,
+        default=180.0,
+        help="the same for the 2000 x 2000 and tall cases",
+    )
+    parser.add_argument(
+        "--no-readme", action="store_true", help="print only; leave README.md alone"
+    )
+    parser.add_argument(
+        "--worker", choices=["textbook", "ours"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--lam", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -253,9 +297,7 @@ def main(argv=None) -> None:
         worker(args)
         return
 
-    started = datetime.datetime.now(datetime.timezone.utc).strftime(
-        "%Y-%m-%d %H:%M UTC"
-    )
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_start = _load_average()
     cases = QUICK_CASES if args.quick else FULL_CASES
     rows = []
@@ -275,7 +317,8 @@ def main(argv=None) -> None:
                     f"{case['name']:32s} {method:9s} {result['seconds']:8.2f} s "
                     f"{result['iterations']:5d} it  error {result['error']:.1e}"
                     f"  ({result['stopped']})",
-                    file=sys.stderr, flush=True,
+                    file=sys.stderr,
+                    flush=True,
                 )
             textbook, ours = results["textbook"], results["ours"]
             rows[-1]["speedup"] = textbook["seconds"] / ours["seconds"]

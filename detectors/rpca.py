@@ -172,8 +172,16 @@ def _pcp(M, lam, tol, max_iter, rank_hint, progress):
     m, n = M.shape
     width = min(m, n)
     rng = np.random.default_rng(0)
-    info = {"iterations": 0, "converged": False, "residual": [], "rank": [],
-            "nnz": [], "mu": [], "lam": float(lam), "seconds": 0.0}
+    info = {
+        "iterations": 0,
+        "converged": False,
+        "residual": [],
+        "rank": [],
+        "nnz": [],
+        "mu": [],
+        "lam": float(lam),
+        "seconds": 0.0,
+    }
 
     norm_fro = float(np.linalg.norm(M))
     if norm_fro == 0.0:
@@ -214,7 +222,10 @@ def _pcp(M, lam, tol, max_iter, rank_hint, progress):
         info["iterations"] = iteration
         logger.debug(
             "PCP iteration %d: residual %.3e, rank %d, nnz %d",
-            iteration, residual, rank, info["nnz"][-1],
+            iteration,
+            residual,
+            rank,
+            info["nnz"][-1],
         )
         if progress is not None:
             progress(iteration, max_iter, residual)
@@ -232,8 +243,14 @@ def _pcp(M, lam, tol, max_iter, rank_hint, progress):
     info["seconds"] = time.perf_counter() - start_time
     logger.info(
         "PCP on %d x %d: %d iterations, residual %.2e, rank %d, %d sparse entries, "
-        "%.2f s", m, n, info["iterations"], info["residual"][-1], info["rank"][-1],
-        info["nnz"][-1], info["seconds"],
+        "%.2f s",
+        m,
+        n,
+        info["iterations"],
+        info["residual"][-1],
+        info["rank"][-1],
+        info["nnz"][-1],
+        info["seconds"],
     )
     return L, S, info
 
@@ -462,8 +479,9 @@ class RobustPCADetector(BaseDetector):
 
     name = "rpca"
 
-    def __init__(self, *, lam: float | None = None, tol: float = 1e-7,
-                 max_iter: int = 1000) -> None:
+    def __init__(
+        self, *, lam: float | None = None, tol: float = 1e-7, max_iter: int = 1000
+    ) -> None:
         self.lam = lam
         self.tol = tol
         self.max_iter = max_iter

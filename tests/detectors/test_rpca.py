@@ -52,7 +52,7 @@ def test_pcp_recovers_tall_and_wide_alike():
     M = L0 + S0
 
     L, S, _ = principal_component_pursuit(M, lam=0.03)
-    Lt, St, _ = principal_component_pursuit(M.T, lam=0.03)
+    Lt, _, _ = principal_component_pursuit(M.T, lam=0.03)
 
     assert np.linalg.norm(L - L0) / np.linalg.norm(L0) < 1e-5
     np.testing.assert_array_equal(np.abs(S) > 1e-6, support)
@@ -66,7 +66,10 @@ def test_pcp_case15_finds_the_four_corrupted_cells():
     L, S, info = principal_component_pursuit(M)
 
     assert [tuple(cell) for cell in np.argwhere(np.abs(S) > 1)] == [
-        (7, 2), (19, 5), (33, 0), (51, 6)
+        (7, 2),
+        (19, 5),
+        (33, 0),
+        (51, 6),
     ]
     assert np.count_nonzero(S) == 4
     singular_values = np.linalg.svd(L, compute_uv=False)
