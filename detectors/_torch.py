@@ -291,6 +291,10 @@ class NeuralDetector(BaseDetector):
             fail("latent_dim", "None or a positive int")
         if not positive_int(self.epochs):
             fail("epochs", "a positive int")
+        if self.max_train_samples is not None and not (
+            positive_int(self.max_train_samples) and self.max_train_samples >= 2
+        ):
+            fail("max_train_samples", "None or an int >= 2")
         if self.batch_size is not None and not positive_int(self.batch_size):
             fail("batch_size", "None (automatic) or a positive int")
         if not self.lr > 0:
@@ -366,6 +370,10 @@ class NeuralDetector(BaseDetector):
             Z.shape[1], self.hidden_sizes, self.latent_dim
         )
         generator = make_generator(self.random_state)
+        if self.max_train_samples is not None and len(Z) > self.max_train_samples:
+            # Drawn only when needed, so smaller data keep the same random stream.
+            keep = torch.randperm(len(Z), generator=generator)[: self.max_train_samples]
+            Z = Z[np.sort(keep.numpy())]
         self.module_ = self._build_module(self.encoder_sizes_)
         init_weights_(self.module_, generator)
         self.history_ = train_module(

@@ -94,6 +94,10 @@ class AutoencoderDetector(NeuralDetector):
         Output layer; "sigmoid" requires ``input_scaling="minmax"``.
     input_scaling : {"standard", "minmax"}, default="standard"
         Per-column z-scores, or (x - min) / (max - min) into [0, 1] for pixels.
+    max_train_samples : int or None, default=100_000
+        Train on a seeded random subset of at most this many rows (all rows are
+        still scored). The network's model of normal data does not need a million
+        rows, and training time grows with every one; None trains on all rows.
     random_state : int, default=0
         Seeds weight initialisation, the validation split and shuffling.
     progress : callable or None, default=None
@@ -163,6 +167,7 @@ class AutoencoderDetector(NeuralDetector):
         activation: str = "tanh",
         output: str = "linear",
         input_scaling: str = "standard",
+        max_train_samples: int | None = 100_000,
         random_state: int = 0,
         progress=None,
     ):
@@ -179,6 +184,7 @@ class AutoencoderDetector(NeuralDetector):
         self.activation = activation
         self.output = output
         self.input_scaling = input_scaling
+        self.max_train_samples = max_train_samples
         self.random_state = random_state
         self.progress = progress
 

@@ -127,6 +127,10 @@ class VAEDetector(NeuralDetector):
         Decoder output; "sigmoid" requires ``input_scaling="minmax"``.
     input_scaling : {"standard", "minmax"}, default="standard"
         Per-column z-scores, or (x - min) / (max - min) into [0, 1].
+    max_train_samples : int or None, default=100_000
+        Train on a seeded random subset of at most this many rows (all rows are
+        still scored). The network's model of normal data does not need a million
+        rows, and training time grows with every one; None trains on all rows.
     random_state : int, default=0
         Seeds initialisation, the validation split, shuffling and the
         reparameterisation noise.
@@ -196,6 +200,7 @@ class VAEDetector(NeuralDetector):
         activation: str = "tanh",
         output: str = "linear",
         input_scaling: str = "standard",
+        max_train_samples: int | None = 100_000,
         random_state: int = 0,
         progress=None,
     ):
@@ -213,6 +218,7 @@ class VAEDetector(NeuralDetector):
         self.activation = activation
         self.output = output
         self.input_scaling = input_scaling
+        self.max_train_samples = max_train_samples
         self.random_state = random_state
         self.progress = progress
 

@@ -201,3 +201,19 @@ def test_autoencoder_reconstruct_is_in_input_units():
     assert recon.shape == X.shape
     expected = ((X - recon) / detector.scaler_.scale_) ** 2
     np.testing.assert_allclose(expected, detector.residuals(X), rtol=1e-6, atol=1e-9)
+
+
+def test_autoencoder_trains_on_a_capped_subset_but_scores_every_row():
+    """max_train_samples caps the rows used for training, never the rows scored;
+    below the cap the result equals an uncapped fit."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 5))
+    capped = AutoencoderDetector(epochs=3, max_train_samples=100).fit(X)
+    assert capped.score_samples(X).shape == (300,)
+    assert capped.history_["train_loss"]  # it trained
+    uncapped = AutoencoderDetector(epochs=3, max_train_samples=None).fit(X)
+    roomy = AutoencoderDetector(epochs=3, max_train_samples=300).fit(X)
+    np.testing.assert_array_equal(uncapped.score_samples(X), roomy.score_samples(X))
+    assert not np.array_equal(capped.score_samples(X), roomy.score_samples(X))
+    with pytest.raises(ValueError, match="max_train_samples must be None or an int >= 2"):
+        AutoencoderDetector(max_train_samples=1).fit(X)
