@@ -34,10 +34,20 @@ e2e-setup:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) still missing; install the chromium package"; exit 1; }
 
+# Benchmarks print their tables and write them into README.md (a few minutes to
+# about half an hour: quality.py runs PyOD on every ODDS set).
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/rpca.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python bench/large.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,9 @@ def make_csv(path: Path, n_rows: int, seed: int = 0) -> None:
         handle.write(header + "\n")
         for start in range(0, n_rows, 100_000):
             size = min(100_000, n_rows - start)
-            block = rng.normal(size=(size, 5)) @ mixing + 0.1 * rng.normal(size=(size, N_FEATURES))
+            block = rng.normal(size=(size, 5)) @ mixing + 0.1 * rng.normal(
+                size=(size, N_FEATURES)
+            )
             outliers = rng.random(size) < 0.001
             block[outliers] += rng.normal(scale=8, size=(outliers.sum(), N_FEATURES))
             np.savetxt(handle, block, fmt="%.6f", delimiter=",")
@@ -70,18 +71,30 @@ def main() -> None:
         start = time.perf_counter()
         make_csv(path, args.rows)
         size_mb = path.stat().st_size / 2**20
-        print(f"wrote {path.name}: {size_mb:.0f} MB in {time.perf_counter() - start:.1f} s",
-              file=sys.stderr)
+        print(
+            f"wrote {path.name}: {size_mb:.0f} MB in {time.perf_counter() - start:.1f} s",
+            file=sys.stderr,
+        )
         rows = []
-        for names in (("pca",), ("rpca",), ("ae",), ("vae",), ("pca", "ae", "vae", "rpca")):
+        for names in (
+            ("pca",),
+            ("rpca",),
+            ("ae",),
+            ("vae",),
+            ("pca", "ae", "vae", "rpca"),
+        ):
             code = STAGE.format(root=str(ROOT), path=str(path), names=names)
             start = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            )
             wall = time.perf_counter() - start
             stats = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append((",".join(names), stats, wall))
-            print(f"{names}: {wall:.1f} s, peak {stats['peak_mb']:.0f} MB", file=sys.stderr)
+            print(
+                f"{names}: {wall:.1f} s, peak {stats['peak_mb']:.0f} MB",
+                file=sys.stderr,
+            )
 
     lines = [
         f"{args.rows:,} rows x {N_FEATURES} numeric columns ({size_mb:.0f} MB CSV), "
@@ -93,8 +106,10 @@ def main() -> None:
     ]
     for names, stats, wall in rows:
         fit = sum(stats["fit"].values())
-        lines.append(f"| {names} | {stats['read']:.1f} | {fit:.1f} | {wall:.1f} | "
-                     f"{stats['peak_mb']:.0f} |")
+        lines.append(
+            f"| {names} | {stats['read']:.1f} | {fit:.1f} | {wall:.1f} | "
+            f"{stats['peak_mb']:.0f} |"
+        )
     lines += ["", f"Command: `.venv/bin/python bench/large.py --rows {args.rows}`"]
     table = "\n".join(lines)
     print(table)

@@ -21,8 +21,8 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -61,8 +61,9 @@ def _import(module: str, attribute: str):
         return getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as exc:
         # Other detectors may not be written yet: report, then show n/a.
-        print(f"{module}.{attribute} unavailable ({exc}): shown as n/a",
-              file=sys.stderr)
+        print(
+            f"{module}.{attribute} unavailable ({exc}): shown as n/a", file=sys.stderr
+        )
         return None
 
 
@@ -105,8 +106,10 @@ def run(names: list[str]) -> tuple[dict, dict]:
     results: dict[tuple[str, str], tuple[float, float, float] | str] = {}
     for name in names:
         X, y_true = load(DATASETS / f"odds_{name}.csv.gz")
-        print(f"{name}: {X.shape[0]} x {X.shape[1]}, {y_true.mean():.1%} anomalies",
-              file=sys.stderr)
+        print(
+            f"{name}: {X.shape[0]} x {X.shape[1]}, {y_true.mean():.1%} anomalies",
+            file=sys.stderr,
+        )
         for title, score in methods.items():
             if score is None:
                 results[name, title] = "n/a"
@@ -129,8 +132,10 @@ def run(names: list[str]) -> tuple[dict, dict]:
                 average_precision_score(y_true, scores),
                 seconds,
             )
-            print(f"  {title}: ROC-AUC {results[name, title][0]:.3f} "
-                  f"({seconds:.1f} s)", file=sys.stderr)
+            print(
+                f"  {title}: ROC-AUC {results[name, title][0]:.3f} ({seconds:.1f} s)",
+                file=sys.stderr,
+            )
     return methods, results
 
 
@@ -153,27 +158,45 @@ def table(names: list[str], methods: dict, results: dict, metric: int) -> str:
         return "n/a" if math.isnan(value) else f"{value:.3f}"
 
     columns = {
-        t: [r if isinstance(r := results[n, t], str) else float(r[metric])
-            for n in names]
+        t: [
+            r if isinstance(r := results[n, t], str) else float(r[metric])
+            for n in names
+        ]
         for t in titles
     }
     for i, name in enumerate(names):
-        lines.append(f"| {name} | " + " | ".join(cell(columns[t][i]) for t in titles)
-                     + " |")
-    lines.append("| **mean** | " + " | ".join(
-        f"**{cell(_mean(columns[t]))}**" for t in titles) + " |")
+        lines.append(
+            f"| {name} | " + " | ".join(cell(columns[t][i]) for t in titles) + " |"
+        )
+    lines.append(
+        "| **mean** | "
+        + " | ".join(f"**{cell(_mean(columns[t]))}**" for t in titles)
+        + " |"
+    )
     return "\n".join(lines)
 
 
 def targets(names: list[str], methods: dict, results: dict) -> str:
     """Target lines: ours vs PyOD's matching detector; best of ours vs IForest."""
-    mean = {t: _mean([results[n, t] if isinstance(results[n, t], str)
-                      else float(results[n, t][0]) for n in names]) for t in methods}
+    mean = {
+        t: _mean(
+            [
+                results[n, t]
+                if isinstance(results[n, t], str)
+                else float(results[n, t][0])
+                for n in names
+            ]
+        )
+        for t in methods
+    }
     lines = []
-    for (ours, _, _, family), theirs in zip(OURS[:3], THEIRS):
+    for (ours, _, _, _family), theirs in zip(OURS[:3], THEIRS):
         a, b = mean[ours], mean[theirs[0]]
-        verdict = "n/a" if math.isnan(a) or math.isnan(b) else (
-            "met" if a >= b else "NOT met")
+        verdict = (
+            "n/a"
+            if math.isnan(a) or math.isnan(b)
+            else ("met" if a >= b else "NOT met")
+        )
         lines.append(f"- {ours} {a:.3f} vs {theirs[0]} {b:.3f}: {verdict}")
     best = max((mean[t] for t, *_ in OURS if not math.isnan(mean[t])), default=math.nan)
     forest = mean["IForest"]
@@ -185,22 +208,34 @@ def targets(names: list[str], methods: dict, results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--quick", action="store_true",
-                       help=f"only {', '.join(QUICK)}")
-    group.add_argument("--only", metavar="NAME",
-                       help="one ODDS set, e.g. cardio (file odds_NAME.csv.gz)")
-    parser.add_argument("--no-readme", action="store_true",
-                        help="print the table without writing README.md")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for this process (default 1)")
+    group.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    group.add_argument(
+        "--only",
+        metavar="NAME",
+        help="one ODDS set, e.g. cardio (file odds_NAME.csv.gz)",
+    )
+    parser.add_argument(
+        "--no-readme",
+        action="store_true",
+        help="print the table without writing README.md",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for this process (default 1)",
+    )
     args = parser.parse_args(argv)
 
-    available = sorted(p.name[len("odds_"):-len(".csv.gz")]
-                       for p in DATASETS.glob("odds_*.csv.gz"))
+    available = sorted(
+        p.name[len("odds_") : -len(".csv.gz")] for p in DATASETS.glob("odds_*.csv.gz")
+    )
     if args.only:
         if args.only not in available:
-            parser.error(f"no odds_{args.only}.csv.gz in {DATASETS}; "
-                         f"choose from {', '.join(available)}")
+            parser.error(
+                f"no odds_{args.only}.csv.gz in {DATASETS}; "
+                f"choose from {', '.join(available)}"
+            )
         names = [args.only]
     else:
         names = [n for n in available if not args.quick or n in QUICK]
@@ -212,17 +247,23 @@ def main(argv: list[str] | None = None) -> int:
     methods, results = run(names)
 
     command = "python bench/quality.py" + "".join(
-        f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
-    text = "\n\n".join([
-        f"Command: `{command}` (ODDS sets from ../shared/datasets; every method "
-        "with its defaults, fitted without labels on all rows and scoring the "
-        "same rows; torch on "
-        f"{args.threads} CPU thread(s)).",
-        "ROC-AUC:", table(names, methods, results, 0),
-        "Average precision:", table(names, methods, results, 1),
-        "Fit + score seconds:", table(names, methods, results, 2),
-        "Targets (mean ROC-AUC):\n" + targets(names, methods, results),
-    ])
+        f" {a}" for a in (argv if argv is not None else sys.argv[1:])
+    )
+    text = "\n\n".join(
+        [
+            f"Command: `{command}` (ODDS sets from ../shared/datasets; every method "
+            "with its defaults, fitted without labels on all rows and scoring the "
+            "same rows; torch on "
+            f"{args.threads} CPU thread(s)).",
+            "ROC-AUC:",
+            table(names, methods, results, 0),
+            "Average precision:",
+            table(names, methods, results, 1),
+            "Fit + score seconds:",
+            table(names, methods, results, 2),
+            "Targets (mean ROC-AUC):\n" + targets(names, methods, results),
+        ]
+    )
     print(text)
     if not args.no_readme:
         from bench.readme_table import write_section

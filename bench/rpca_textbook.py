@@ -37,7 +37,7 @@ def textbook_pcp(M, lam=None, tol=1e-7, max_iter=10000, time_budget=None):
     residual = np.inf
     stopped = "max_iter"
     iteration = 0
-    for iteration in range(1, max_iter + 1):
+    for iteration in range(1, max_iter + 1):  # noqa: B007 (read after the loop)
         U, sigma, Vt = np.linalg.svd(M - S + Y / mu, full_matrices=False)
         sigma = np.maximum(sigma - 1.0 / mu, 0.0)
         keep = sigma > 0

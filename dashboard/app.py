@@ -31,31 +31,72 @@ def main() -> None:
     navigation = st.navigation(
         {
             "Analyse": [
-                st.Page(PAGES / "compare.py", title="Compare detectors", icon="📊",
-                        default=True, url_path="compare"),
-                st.Page(PAGES / "explain.py", title="Explain a row", icon="🔍",
-                        url_path="explain"),
-                st.Page(PAGES / "timeline.py", title="Timeline", icon="🕒",
-                        url_path="timeline"),
-                st.Page(PAGES / "rpca.py", title="Robust PCA inside", icon="🧩",
-                        url_path="rpca"),
+                st.Page(
+                    PAGES / "compare.py",
+                    title="Compare detectors",
+                    icon="📊",
+                    default=True,
+                    url_path="compare",
+                ),
+                st.Page(
+                    PAGES / "explain.py",
+                    title="Explain a row",
+                    icon="🔍",
+                    url_path="explain",
+                ),
+                st.Page(
+                    PAGES / "timeline.py",
+                    title="Timeline",
+                    icon="🕒",
+                    url_path="timeline",
+                ),
+                st.Page(
+                    PAGES / "rpca.py",
+                    title="Robust PCA inside",
+                    icon="🧩",
+                    url_path="rpca",
+                ),
                 st.Page(PAGES / "data.py", title="Data", icon="📄", url_path="data"),
             ],
             "Share": [
-                st.Page(PAGES / "share.py", title="Save, share, export", icon="🔗",
-                        url_path="share"),
-                st.Page(PAGES / "saved.py", title="Saved analyses", icon="🗂️",
-                        url_path="saved"),
+                st.Page(
+                    PAGES / "share.py",
+                    title="Save, share, export",
+                    icon="🔗",
+                    url_path="share",
+                ),
+                st.Page(
+                    PAGES / "saved.py",
+                    title="Saved analyses",
+                    icon="🗂️",
+                    url_path="saved",
+                ),
             ],
             "Learn": [
-                st.Page(PAGES / "learn_bottleneck.py", title="The bottleneck", icon="🎓",
-                        url_path="learn_bottleneck"),
-                st.Page(PAGES / "learn_linear_ae.py", title="Linear AE = PCA", icon="📐",
-                        url_path="learn_linear_ae"),
-                st.Page(PAGES / "learn_vae.py", title="AE vs VAE", icon="🌀",
-                        url_path="learn_vae"),
-                st.Page(PAGES / "learn_rpca.py", title="Robust PCA", icon="🧹",
-                        url_path="learn_rpca"),
+                st.Page(
+                    PAGES / "learn_bottleneck.py",
+                    title="The bottleneck",
+                    icon="🎓",
+                    url_path="learn_bottleneck",
+                ),
+                st.Page(
+                    PAGES / "learn_linear_ae.py",
+                    title="Linear AE = PCA",
+                    icon="📐",
+                    url_path="learn_linear_ae",
+                ),
+                st.Page(
+                    PAGES / "learn_vae.py",
+                    title="AE vs VAE",
+                    icon="🌀",
+                    url_path="learn_vae",
+                ),
+                st.Page(
+                    PAGES / "learn_rpca.py",
+                    title="Robust PCA",
+                    icon="🧹",
+                    url_path="learn_rpca",
+                ),
             ],
         }
     )

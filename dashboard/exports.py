@@ -93,11 +93,16 @@ def results_table(
     current = current.drop_duplicates("row", keep="last").set_index("row")
     for column, source in zip(MARK_COLUMNS, MARK_SOURCES):
         values = current[source] if source in current else pd.Series(dtype=object)
-        table[column] = table["row"].map(values).astype(object).where(
-            table["row"].isin(values.index), None)
+        table[column] = (
+            table["row"]
+            .map(values)
+            .astype(object)
+            .where(table["row"].isin(values.index), None)
+        )
     values = frame.reset_index(drop=True).copy()
-    values.columns = [c if c not in table.columns else f"{c} (data)"
-                      for c in map(str, values.columns)]
+    values.columns = [
+        c if c not in table.columns else f"{c} (data)" for c in map(str, values.columns)
+    ]
     table = pd.concat([table, values], axis=1)
     if flagged_only:
         table = table[table["flagged_by"] > 0].reset_index(drop=True)
@@ -138,23 +143,34 @@ _STATUS_SCALE = alt.Scale(
 )
 
 
-def report_charts(table: pd.DataFrame,
-                  titles: dict[str, str]) -> list[alt.TopLevelMixin]:
+def report_charts(
+    table: pd.DataFrame, titles: dict[str, str]
+) -> list[alt.TopLevelMixin]:
     """The report's charts: scores per row, and flags per detector with verdicts."""
-    names = [c.removeprefix("score_") for c in table.columns
-             if c.startswith("score_") and f"flag_{c.removeprefix('score_')}" in table]
+    names = [
+        c.removeprefix("score_")
+        for c in table.columns
+        if c.startswith("score_") and f"flag_{c.removeprefix('score_')}" in table
+    ]
     long = []
     for name in names:
         scored = table[table[f"score_{name}"].notna()]
-        long.append(pd.DataFrame({
-            "row": scored["row"],
-            "detector": titles.get(name, name),
-            "percentile": scored[f"score_{name}"].rank(pct=True) * 100,
-            "score": scored[f"score_{name}"],
-            "status": _status(scored, name),
-        }))
-    long = pd.concat(long, ignore_index=True) if long else pd.DataFrame(
-        columns=["row", "detector", "percentile", "score", "status"])
+        long.append(
+            pd.DataFrame(
+                {
+                    "row": scored["row"],
+                    "detector": titles.get(name, name),
+                    "percentile": scored[f"score_{name}"].rank(pct=True) * 100,
+                    "score": scored[f"score_{name}"],
+                    "status": _status(scored, name),
+                }
+            )
+        )
+    long = (
+        pd.concat(long, ignore_index=True)
+        if long
+        else pd.DataFrame(columns=["row", "detector", "percentile", "score", "status"])
+    )
     # Keep every flagged or marked point and a thin, fixed sample of the rest.
     keep = long["status"] != "normal"
     rest = long[~keep]
@@ -162,24 +178,35 @@ def report_charts(table: pd.DataFrame,
         rest = rest.sample(3000, random_state=0)
     points = pd.concat([long[keep], rest]).sort_values(["detector", "row"])
     scatter = (
-        alt.Chart(points,
-                  title="Score of every row, per detector (with analyst verdicts)")
+        alt.Chart(
+            points, title="Score of every row, per detector (with analyst verdicts)"
+        )
         .mark_circle(size=22, opacity=0.8)
         .encode(
             x=alt.X("row:Q", title="Row"),
-            y=alt.Y("percentile:Q", title="Score percentile",
-                    scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y(
+                "percentile:Q",
+                title="Score percentile",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
             color=alt.Color("status:N", title="Status", scale=_STATUS_SCALE),
-            tooltip=[alt.Tooltip("row:Q", title="Row"),
-                     alt.Tooltip("detector:N", title="Detector"),
-                     alt.Tooltip("score:Q", title="Score", format=".4g"),
-                     alt.Tooltip("status:N", title="Status")],
+            tooltip=[
+                alt.Tooltip("row:Q", title="Row"),
+                alt.Tooltip("detector:N", title="Detector"),
+                alt.Tooltip("score:Q", title="Score", format=".4g"),
+                alt.Tooltip("status:N", title="Status"),
+            ],
         )
         .properties(height=150, width=320)
         .facet(facet=alt.Facet("detector:N", title=None), columns=2)
     )
-    counts = (long[long["status"] != "normal"].groupby(["detector", "status"])
-              .size().rename("rows").reset_index())
+    counts = (
+        long[long["status"] != "normal"]
+        .groupby(["detector", "status"])
+        .size()
+        .rename("rows")
+        .reset_index()
+    )
     bars = (
         alt.Chart(counts, title="Flagged rows per detector, by analyst verdict")
         .mark_bar()
@@ -187,9 +214,11 @@ def report_charts(table: pd.DataFrame,
             x=alt.X("rows:Q", title="Flagged rows"),
             y=alt.Y("detector:N", title="Detector"),
             color=alt.Color("status:N", title="Status", scale=_STATUS_SCALE),
-            tooltip=[alt.Tooltip("detector:N", title="Detector"),
-                     alt.Tooltip("status:N", title="Status"),
-                     alt.Tooltip("rows:Q", title="Rows")],
+            tooltip=[
+                alt.Tooltip("detector:N", title="Detector"),
+                alt.Tooltip("status:N", title="Status"),
+                alt.Tooltip("rows:Q", title="Rows"),
+            ],
         )
         .properties(width=420)
     )
@@ -228,10 +257,15 @@ def html_report(
     titles = titles or {}
     flagged = table[table["flagged_by"] > 0]
     flagged = flagged.sort_values("flagged_by", ascending=False, kind="stable")
-    summary = pd.DataFrame([
-        {"detector": titles.get(n, n), "flagged rows": int(flagged[f"flag_{n}"].sum())}
-        for n in manifest.get("detectors", [])
-    ])
+    summary = pd.DataFrame(
+        [
+            {
+                "detector": titles.get(n, n),
+                "flagged rows": int(flagged[f"flag_{n}"].sum()),
+            }
+            for n in manifest.get("detectors", [])
+        ]
+    )
     verdicts = table["mark_verdict"].dropna().map(VERDICT_TITLES).value_counts()
     threshold = manifest.get("threshold", {})
     source, detectors = manifest["input"], manifest.get("detectors", [])
@@ -241,8 +275,10 @@ def html_report(
         ("Detectors", ", ".join(titles.get(n, n) for n in detectors)),
         ("Threshold", f"{threshold.get('mode')} = {threshold.get('value')}"),
         ("Seed", str(manifest.get("seed"))),
-        ("Analyst verdicts",
-         ", ".join(f"{k}: {v}" for k, v in verdicts.items()) or "none"),
+        (
+            "Analyst verdicts",
+            ", ".join(f"{k}: {v}" for k, v in verdicts.items()) or "none",
+        ),
     ]
     parts = [
         "<!DOCTYPE html>",
@@ -254,15 +290,21 @@ def html_report(
         "th{background:#f4f4f4}.chart{margin:1.5em 0}</style>",
         "</head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        "<dl>" + "".join(f"<dt><b>{html.escape(k)}</b></dt><dd>{html.escape(v)}</dd>"
-                         for k, v in facts) + "</dl>",
+        "<dl>"
+        + "".join(
+            f"<dt><b>{html.escape(k)}</b></dt><dd>{html.escape(v)}</dd>"
+            for k, v in facts
+        )
+        + "</dl>",
         "<h2>Flags per detector</h2>",
         summary.to_html(index=False, escape=True),
     ]
     bundle = _vega_bundle()
     if bundle is None:
-        parts.append("<p><i>Charts left out: the vl-convert-python package that embeds "
-                     "the chart library is not installed. Tables only.</i></p>")
+        parts.append(
+            "<p><i>Charts left out: the vl-convert-python package that embeds "
+            "the chart library is not installed. Tables only.</i></p>"
+        )
     else:
         parts.append("<h2>Charts</h2>")
         # The bundle is inline, so the report needs no network to draw the charts.
@@ -271,15 +313,18 @@ def html_report(
         for i, chart in enumerate(report_charts(table, titles)):
             parts.append(f"<div class='chart' id='chart-{i}'></div>")
             spec = _script_json(chart.to_dict())
-            parts.append(f"<script>vegaEmbed('#chart-{i}', {spec}, "
-                         "{actions: false, renderer: 'svg'});</script>")
+            parts.append(
+                f"<script>vegaEmbed('#chart-{i}', {spec}, "
+                "{actions: false, renderer: 'svg'});</script>"
+            )
     shown = flagged.head(REPORT_TOP_ROWS)
     parts += [
         f"<h2>Flagged rows ({len(flagged):,}; most detectors first"
         + (f", first {REPORT_TOP_ROWS} shown" if len(flagged) > REPORT_TOP_ROWS else "")
         + ")</h2>",
-        shown.to_html(index=False, escape=True, na_rep="",
-                      float_format="{:.6g}".format),
+        shown.to_html(
+            index=False, escape=True, na_rep="", float_format="{:.6g}".format
+        ),
         "<h2>Run manifest</h2>",
         f"<pre>{html.escape(json.dumps(manifest, indent=2))}</pre>",
         "</body></html>",

@@ -16,18 +16,20 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from dashboard import state
+from dashboard.storage import SavedAnalysis, Storage, StorageError, default_path
 from datasets import Prepared, Preprocessing, Table, infer_roles, load_table, prepare
 from datasets.samples import SAMPLES, sample_path
 from detectors.compare import principal_map
 from detectors.pipeline import DETECTOR_TITLES, RunResult, make_detector, score_all
-from dashboard import state
-from dashboard.storage import SavedAnalysis, Storage, StorageError, default_path
 
 MAX_RUNS = 6
 
 
 @st.cache_data(max_entries=16, show_spinner="Reading the file…")
-def load_source(source: str, name: str | None = None, data: bytes | None = None) -> Table:
+def load_source(
+    source: str, name: str | None = None, data: bytes | None = None
+) -> Table:
     """Read a bundled sample (``sample:<key>``), uploaded bytes (``upload:<hash>``)
     or a saved analysis' stored data (``saved:<id>``)."""
     kind, _, key = source.partition(":")
@@ -35,14 +37,21 @@ def load_source(source: str, name: str | None = None, data: bytes | None = None)
         return load_table(sample_path(key))
     if kind == "saved":
         saved = saved_analysis(key)
-        return Table(saved.frame, saved.source_name, list(saved.notes),
-                     saved.spec.get("schema"))
+        return Table(
+            saved.frame, saved.source_name, list(saved.notes), saved.spec.get("schema")
+        )
     return load_table(data, name=name)
 
 
 @st.cache_data(max_entries=16, show_spinner="Preparing features…")
-def prepare_source(source: str, roles_json: str, missing: str, label: str | None,
-                   name: str | None = None, data: bytes | None = None) -> tuple:
+def prepare_source(
+    source: str,
+    roles_json: str,
+    missing: str,
+    label: str | None,
+    name: str | None = None,
+    data: bytes | None = None,
+) -> tuple:
     """Infer roles (plus the user's overrides) and build the feature matrix."""
     table = load_source(source, name, data)
     if source.startswith("saved:"):
@@ -86,7 +95,7 @@ def run_store() -> _RunStore:
     return _RunStore(MAX_RUNS)
 
 
-def analysis(current: "Current", names, seed: int) -> RunResult:
+def analysis(current: Current, names, seed: int) -> RunResult:
     """Fitted detectors and scores for the current data; fits once, with a progress
     bar per detector, and serves every later call from the store."""
     store = run_store()
@@ -99,7 +108,10 @@ def analysis(current: "Current", names, seed: int) -> RunResult:
     run = store.get(key)
     if run is not None:
         return run
-    bars = {name: st.progress(0.0, text=f"{DETECTOR_TITLES[name]}: waiting") for name in names}
+    bars = {
+        name: st.progress(0.0, text=f"{DETECTOR_TITLES[name]}: waiting")
+        for name in names
+    }
 
     def progress(name, step, total, loss):
         fraction = min(step / total, 1.0) if total else 1.0
@@ -131,14 +143,18 @@ def current(label: str | None = None) -> Current:
     ss = st.session_state
     source = ss[state.SOURCE]
     if source.startswith("saved:") and not storage().exists(source.partition(":")[2]):
-        raise StorageError("This saved analysis no longer exists (it was deleted); pick "
-                           "another on the Saved analyses page or other data.")
+        raise StorageError(
+            "This saved analysis no longer exists (it was deleted); pick "
+            "another on the Saved analyses page or other data."
+        )
     name, data = ss[state.UPLOAD_NAME], ss[state.UPLOAD_BYTES]
     if not source.startswith("upload:"):
         name, data = None, None
     table = load_source(source, name, data)
     roles_json = json.dumps(ss[state.ROLE_OVERRIDES], sort_keys=True)
-    spec, prepared = prepare_source(source, roles_json, ss[state.MISSING], label, name, data)
+    spec, prepared = prepare_source(
+        source, roles_json, ss[state.MISSING], label, name, data
+    )
     key = json.dumps([source, roles_json, ss[state.MISSING], label])
     return Current(source, key, table, spec, prepared)
 
@@ -153,8 +169,11 @@ def upload_source(data: bytes) -> str:
 
 # ---- Saved analyses (dashboard/storage.py) -------------------------------------
 
-THRESHOLD_VALUE_KEYS = {"contamination": state.CONTAMINATION, "fpr": "target_fpr",
-                        "alpha": "alpha"}
+THRESHOLD_VALUE_KEYS = {
+    "contamination": state.CONTAMINATION,
+    "fpr": "target_fpr",
+    "alpha": "alpha",
+}
 
 
 @st.cache_resource(max_entries=4)
@@ -182,12 +201,15 @@ def _saved_run(analysis_id: str, _X) -> RunResult:
         if name not in models:
             # Scores stay the stored ones; a model that could not be stored is refitted
             # for the pages that explain rows.
-            models[name] = make_detector(name, seed=saved.seed,
-                                         params=saved.params.get(name)).fit(_X)
-    return RunResult(scores=dict(saved.scores), seconds=dict(saved.seconds), models=models)
+            models[name] = make_detector(
+                name, seed=saved.seed, params=saved.params.get(name)
+            ).fit(_X)
+    return RunResult(
+        scores=dict(saved.scores), seconds=dict(saved.seconds), models=models
+    )
 
 
-def saved_run(current: "Current", names, seed: int) -> RunResult | None:
+def saved_run(current: Current, names, seed: int) -> RunResult | None:
     """The stored run when the current data is a saved analysis left as saved; None
     when there is none or the user changed roles, detectors or seed (a fork, refitted)."""
     if not current.source.startswith("saved:"):
@@ -237,9 +259,11 @@ def sign_in_gate() -> None:
         return
     if importlib.util.find_spec("authlib") is None:
         logging.getLogger(__name__).error("[auth] is configured but Authlib is missing")
-        st.error("Sign-in is configured for this server but cannot work: the Authlib "
-                 "package is missing. Ask whoever runs it to install Authlib "
-                 "(pip install 'streamlit[auth]').")
+        st.error(
+            "Sign-in is configured for this server but cannot work: the Authlib "
+            "package is missing. Ask whoever runs it to install Authlib "
+            "(pip install 'streamlit[auth]')."
+        )
         st.stop()
     if not st.user.get("is_logged_in", False):
         st.title("Anomaly Lens")
@@ -268,13 +292,15 @@ def follow_link() -> None:
         del st.query_params["analysis"]
 
 
-@st.cache_resource(max_entries=6, show_spinner="Refitting Robust PCA with the new lambda…")
+@st.cache_resource(
+    max_entries=6, show_spinner="Refitting Robust PCA with the new lambda…"
+)
 def _rpca_with_lambda(key: str, lam: float, _X) -> object:
     # ``key`` identifies _X exactly (see analysis()), so X itself is not hashed.
     return make_detector("rpca", params={"lam": lam}).fit(_X)
 
 
-def rpca_with_lambda(current: "Current", lam: float | None, run: RunResult | None = None):
+def rpca_with_lambda(current: Current, lam: float | None, run: RunResult | None = None):
     """Robust PCA fitted with ``lam`` (None = the default); the analysis' own fit
     is reused when it used the same lambda, other lambdas are fitted once each."""
     fitted = run.models.get("rpca") if run is not None else None
@@ -288,6 +314,6 @@ def _principal_map(key: str, _X) -> tuple:
     return principal_map(_X)
 
 
-def row_map(current: "Current") -> tuple:
+def row_map(current: Current) -> tuple:
     """Rows on the first two principal components and the variance they explain."""
     return _principal_map(current.key, current.prepared.X)

@@ -6,11 +6,11 @@ import os
 
 import streamlit as st
 
-SOURCE = "source"            # "sample:<key>", "upload:<sha256>" or "saved:<id>"
-OPENED = "opened_analysis"   # id of the saved analysis last opened (link or list)
+SOURCE = "source"  # "sample:<key>", "upload:<sha256>" or "saved:<id>"
+OPENED = "opened_analysis"  # id of the saved analysis last opened (link or list)
 UPLOAD_NAME = "upload_name"
 UPLOAD_BYTES = "upload_bytes"
-MISSING = "missing"          # "impute" or "drop"
+MISSING = "missing"  # "impute" or "drop"
 ROLE_OVERRIDES = "role_overrides"  # {column: role}
 CONTAMINATION = "contamination"
 DETECTORS = "detectors"
@@ -51,4 +51,6 @@ DEFAULTS = {
 def init() -> None:
     """Set every key once; later runs keep the user's choices."""
     for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value.copy() if hasattr(value, "copy") else value)
+        st.session_state.setdefault(
+            key, value.copy() if hasattr(value, "copy") else value
+        )

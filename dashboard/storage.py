@@ -19,11 +19,11 @@ import secrets
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,11 @@ logger = logging.getLogger(__name__)
 
 ENV_VAR = "ANOMALY_LENS_DB"
 VERDICTS = ("confirmed", "false_alarm", "unsure")
-VERDICT_TITLES = {"confirmed": "Confirmed anomaly", "false_alarm": "False alarm",
-                  "unsure": "Unsure"}
+VERDICT_TITLES = {
+    "confirmed": "Confirmed anomaly",
+    "false_alarm": "False alarm",
+    "unsure": "Unsure",
+}
 MAX_NAME = 200
 MAX_COMMENT = 2000
 MAX_AUTHOR = 100
@@ -111,7 +114,7 @@ def default_path() -> Path:
 
 
 def _now() -> str:
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return now.replace("+00:00", "Z")
 
 
@@ -121,7 +124,8 @@ def _clean_text(value, limit: int, what: str) -> str:
     text = "".join(ch for ch in text if ch in "\t\n" or ch.isprintable()).strip()
     if len(text) > limit:
         raise StorageError(
-            f"{what} is {len(text)} characters long; keep it under {limit}.")
+            f"{what} is {len(text)} characters long; keep it under {limit}."
+        )
     return text
 
 
@@ -215,8 +219,9 @@ class Storage:
     # -- connections and schema -------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S,
-                                     isolation_level=None)
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None
+        )
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA synchronous = NORMAL")
@@ -261,14 +266,16 @@ class Storage:
                         raise StorageError(
                             f"{self.path}: saved by a newer Anomaly Lens (schema "
                             f"{version}, this one knows {SCHEMA_VERSION}); upgrade, or "
-                            f"point {ENV_VAR} at another file.")
+                            f"point {ENV_VAR} at another file."
+                        )
                     for number in range(version, SCHEMA_VERSION):
                         for statement in MIGRATIONS[number].split(";"):
                             if statement.strip():
                                 connection.execute(statement)
                         connection.execute(f"PRAGMA user_version = {number + 1}")
-                        logger.info("%s: schema migrated to version %d", self.path,
-                                    number + 1)
+                        logger.info(
+                            "%s: schema migrated to version %d", self.path, number + 1
+                        )
                 except BaseException:
                     connection.execute("ROLLBACK")
                     raise
@@ -288,8 +295,10 @@ class Storage:
         """``analysis_id`` if it has the shape of an id, else a StorageError."""
         text = str(analysis_id or "").strip().lower()
         if not _ID_PATTERN.match(text):
-            raise StorageError(f"'{str(analysis_id)[:40]}' is not an analysis id; "
-                               "open one from the Saved analyses page.")
+            raise StorageError(
+                f"'{str(analysis_id)[:40]}' is not an analysis id; "
+                "open one from the Saved analyses page."
+            )
         return text
 
     def save_analysis(
@@ -319,12 +328,15 @@ class Storage:
         missing_scores = [d for d in detectors if d not in scores or d not in flags]
         if missing_scores:
             raise StorageError(
-                f"no scores or flags for {missing_scores}; run them first.")
+                f"no scores or flags for {missing_scores}; run them first."
+            )
         rows = np.asarray(rows, dtype="<i8")
         for detector in detectors:
             if len(scores[detector]) != len(rows) or len(flags[detector]) != len(rows):
-                raise StorageError(f"{detector}: {len(scores[detector])} scores for "
-                                   f"{len(rows)} rows; they must match.")
+                raise StorageError(
+                    f"{detector}: {len(scores[detector])} scores for "
+                    f"{len(rows)} rows; they must match."
+                )
         parquet = frame_to_parquet(frame)
         data_id = hashlib.sha256(parquet).hexdigest()
         blobs = {}
@@ -336,18 +348,33 @@ class Storage:
                 logger.warning("model %s not saved (scores are): %s", detector, exc)
         analysis_id = secrets.token_hex(8)
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO datasets (id, parquet) VALUES (?, ?)",
-                       (data_id, parquet))
+            db.execute(
+                "INSERT OR IGNORE INTO datasets (id, parquet) VALUES (?, ?)",
+                (data_id, parquet),
+            )
             db.execute(
                 "INSERT INTO analyses (id, name, created_at, data_id, source_name, "
                 "input_sha256, n_rows, rows, spec, missing, detectors, params, seed, "
                 "threshold, versions, notes) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (analysis_id, name, _now(), data_id,
-                 _clean_text(Path(str(source_name)).name, MAX_NAME, "The file name"),
-                 str(input_sha256), len(frame), rows.tobytes(), json.dumps(spec),
-                 missing, json.dumps(detectors), json.dumps(params or {}), int(seed),
-                 json.dumps(threshold), json.dumps(versions), json.dumps(notes or [])),
+                (
+                    analysis_id,
+                    name,
+                    _now(),
+                    data_id,
+                    _clean_text(Path(str(source_name)).name, MAX_NAME, "The file name"),
+                    str(input_sha256),
+                    len(frame),
+                    rows.tobytes(),
+                    json.dumps(spec),
+                    missing,
+                    json.dumps(detectors),
+                    json.dumps(params or {}),
+                    int(seed),
+                    json.dumps(threshold),
+                    json.dumps(versions),
+                    json.dumps(notes or []),
+                ),
             )
             for position, detector in enumerate(detectors):
                 model_json, model_npz = blobs.get(detector, (None, None))
@@ -355,12 +382,20 @@ class Storage:
                     "INSERT INTO results (analysis_id, detector, position, scores, "
                     "flags, seconds, model_json, model_npz) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (analysis_id, detector, position, _floats(scores[detector]),
-                     np.asarray(flags[detector], dtype=np.uint8).tobytes(),
-                     float((seconds or {}).get(detector, 0.0)), model_json, model_npz),
+                    (
+                        analysis_id,
+                        detector,
+                        position,
+                        _floats(scores[detector]),
+                        np.asarray(flags[detector], dtype=np.uint8).tobytes(),
+                        float((seconds or {}).get(detector, 0.0)),
+                        model_json,
+                        model_npz,
+                    ),
                 )
-        logger.info("analysis %s saved (%s, %d rows)", analysis_id, source_name,
-                    len(frame))
+        logger.info(
+            "analysis %s saved (%s, %d rows)", analysis_id, source_name, len(frame)
+        )
         return analysis_id
 
     def exists(self, analysis_id) -> bool:
@@ -369,8 +404,12 @@ class Storage:
         except StorageError:
             return False
         with self._connect() as db:
-            return db.execute("SELECT 1 FROM analyses WHERE id = ?",
-                              (analysis_id,)).fetchone() is not None
+            return (
+                db.execute(
+                    "SELECT 1 FROM analyses WHERE id = ?", (analysis_id,)
+                ).fetchone()
+                is not None
+            )
 
     def list_analyses(self) -> list[AnalysisInfo]:
         """Every saved analysis, newest first."""
@@ -381,8 +420,10 @@ class Storage:
                 "WHERE m.analysis_id = a.id) "
                 "FROM analyses a ORDER BY a.created_at DESC, a.rowid DESC"
             ).fetchall()
-        return [AnalysisInfo(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
-                for r in records]
+        return [
+            AnalysisInfo(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
+            for r in records
+        ]
 
     def load_analysis(self, analysis_id) -> SavedAnalysis:
         """The analysis with id ``analysis_id``, or a StorageError."""
@@ -395,28 +436,43 @@ class Storage:
                 "d.parquet, a.rows, a.spec, a.missing, a.detectors, a.params, a.seed, "
                 "a.threshold, a.versions, a.notes "
                 "FROM analyses a JOIN datasets d ON d.id = a.data_id "
-                "WHERE a.id = ?", (analysis_id,)).fetchone()
+                "WHERE a.id = ?",
+                (analysis_id,),
+            ).fetchone()
             results = db.execute(
                 "SELECT detector, scores, flags, seconds, model_json IS NOT NULL "
                 "FROM results WHERE analysis_id = ? ORDER BY position",
-                (analysis_id,)).fetchall()
+                (analysis_id,),
+            ).fetchall()
             db.execute("COMMIT")
         if record is None:
-            raise StorageError(f"No saved analysis with id {analysis_id}: it may have "
-                               "been deleted. See the Saved analyses page.")
+            raise StorageError(
+                f"No saved analysis with id {analysis_id}: it may have "
+                "been deleted. See the Saved analyses page."
+            )
         return SavedAnalysis(
-            id=analysis_id, name=record[0], created_at=record[1], source_name=record[2],
-            input_sha256=record[3], frame=parquet_to_frame(record[4]),
+            id=analysis_id,
+            name=record[0],
+            created_at=record[1],
+            source_name=record[2],
+            input_sha256=record[3],
+            frame=parquet_to_frame(record[4]),
             rows=np.frombuffer(record[5], dtype="<i8").astype(np.int64),
-            spec=json.loads(record[6]), missing=record[7],
+            spec=json.loads(record[6]),
+            missing=record[7],
             detectors=json.loads(record[8]),
-            params=json.loads(record[9]), seed=int(record[10]),
-            threshold=json.loads(record[11]), versions=json.loads(record[12]),
+            params=json.loads(record[9]),
+            seed=int(record[10]),
+            threshold=json.loads(record[11]),
+            versions=json.loads(record[12]),
             notes=json.loads(record[13]),
-            scores={r[0]: np.frombuffer(r[1], dtype="<f8").astype(np.float64)
-                    for r in results},
-            flags={r[0]: np.frombuffer(r[2], dtype=np.uint8).astype(bool)
-                   for r in results},
+            scores={
+                r[0]: np.frombuffer(r[1], dtype="<f8").astype(np.float64)
+                for r in results
+            },
+            flags={
+                r[0]: np.frombuffer(r[2], dtype=np.uint8).astype(bool) for r in results
+            },
             seconds={r[0]: float(r[3]) for r in results},
             models_saved=[r[0] for r in results if r[4]],
         )
@@ -428,7 +484,8 @@ class Storage:
             records = db.execute(
                 "SELECT detector, model_json, model_npz FROM results "
                 "WHERE analysis_id = ? AND model_json IS NOT NULL ORDER BY position",
-                (analysis_id,)).fetchall()
+                (analysis_id,),
+            ).fetchall()
         return {detector: _model_from_blobs(j, n) for detector, j, n in records}
 
     def rename(self, analysis_id, name: str) -> None:
@@ -436,10 +493,12 @@ class Storage:
         name = _clean_text(name, MAX_NAME, "The name")
         if not name:
             raise StorageError(
-                "The name is empty; type a few words that say what it is.")
+                "The name is empty; type a few words that say what it is."
+            )
         with self._write() as db:
-            changed = db.execute("UPDATE analyses SET name = ? WHERE id = ?",
-                                 (name, analysis_id)).rowcount
+            changed = db.execute(
+                "UPDATE analyses SET name = ? WHERE id = ?", (name, analysis_id)
+            ).rowcount
         if not changed:
             raise StorageError(f"No saved analysis with id {analysis_id}.")
 
@@ -447,39 +506,53 @@ class Storage:
         """Delete an analysis, its results and marks, and its data if now unused."""
         analysis_id = self.check_id(analysis_id)
         with self._write() as db:
-            record = db.execute("SELECT data_id FROM analyses WHERE id = ?",
-                                (analysis_id,)).fetchone()
+            record = db.execute(
+                "SELECT data_id FROM analyses WHERE id = ?", (analysis_id,)
+            ).fetchone()
             if record is None:
                 raise StorageError(f"No saved analysis with id {analysis_id}.")
             db.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))
-            db.execute("DELETE FROM datasets WHERE id = ? AND NOT EXISTS "
-                       "(SELECT 1 FROM analyses WHERE data_id = ?)",
-                       (record[0], record[0]))
+            db.execute(
+                "DELETE FROM datasets WHERE id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM analyses WHERE data_id = ?)",
+                (record[0], record[0]),
+            )
 
     # -- feedback ---------------------------------------------------------------
 
-    def add_mark(self, analysis_id, row: int, verdict: str, comment: str = "",
-                 author: str | None = None) -> int:
+    def add_mark(
+        self,
+        analysis_id,
+        row: int,
+        verdict: str,
+        comment: str = "",
+        author: str | None = None,
+    ) -> int:
         """Record an analyst's verdict on one data row; returns the mark's id."""
         analysis_id = self.check_id(analysis_id)
         if verdict not in VERDICTS:
-            raise StorageError(f"verdict must be one of {', '.join(VERDICTS)}, "
-                               f"got {str(verdict)[:40]!r}.")
+            raise StorageError(
+                f"verdict must be one of {', '.join(VERDICTS)}, "
+                f"got {str(verdict)[:40]!r}."
+            )
         comment = _clean_text(comment, MAX_COMMENT, "The comment")
         author = _clean_text(author, MAX_AUTHOR, "The author") or None
         row = int(row)
         with self._write() as db:
-            record = db.execute("SELECT n_rows FROM analyses WHERE id = ?",
-                                (analysis_id,)).fetchone()
+            record = db.execute(
+                "SELECT n_rows FROM analyses WHERE id = ?", (analysis_id,)
+            ).fetchone()
             if record is None:
                 raise StorageError(f"No saved analysis with id {analysis_id}.")
             if not 0 <= row < record[0]:
                 raise StorageError(
-                    f"Row {row} is outside the data (0 to {record[0] - 1}).")
+                    f"Row {row} is outside the data (0 to {record[0] - 1})."
+                )
             cursor = db.execute(
                 "INSERT INTO marks (analysis_id, row, verdict, comment, author, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (analysis_id, row, verdict, comment, author, _now()))
+                (analysis_id, row, verdict, comment, author, _now()),
+            )
             return int(cursor.lastrowid)
 
     def mark_history(self, analysis_id) -> pd.DataFrame:
@@ -488,9 +561,13 @@ class Storage:
         with self._connect() as db:
             records = db.execute(
                 "SELECT id, row, verdict, comment, author, created_at FROM marks "
-                "WHERE analysis_id = ? ORDER BY id", (analysis_id,)).fetchall()
-        return pd.DataFrame(records, columns=["mark_id", "row", "verdict", "comment",
-                                              "author", "marked_at"])
+                "WHERE analysis_id = ? ORDER BY id",
+                (analysis_id,),
+            ).fetchall()
+        return pd.DataFrame(
+            records,
+            columns=["mark_id", "row", "verdict", "comment", "author", "marked_at"],
+        )
 
     def marks(self, analysis_id) -> pd.DataFrame:
         """The current verdict per row: its latest mark."""

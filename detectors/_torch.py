@@ -13,7 +13,7 @@ import logging
 import math
 import time
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -213,7 +213,11 @@ def train_module(
     module.eval()
     logger.info(
         "%s trained %d epochs (best %d, loss %.6g) in %.2f s",
-        label, epoch, best_epoch, best_loss, time.perf_counter() - start,
+        label,
+        epoch,
+        best_epoch,
+        best_loss,
+        time.perf_counter() - start,
     )
     return history
 

@@ -349,6 +349,9 @@ def train_linear_autoencoder(
     result.decoder = model.decoder.weight.detach().numpy().copy()
     logger.info(
         "linear autoencoder k=%d: loss %.6g, angle to PCA %.3g deg after %d steps",
-        k, result.trace[-1][1], result.angle_degrees, steps,
+        k,
+        result.trace[-1][1],
+        result.angle_degrees,
+        steps,
     )
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class StandardScaler:
     maximum are scaled in two steps so the variance never overflows.
     """
 
-    def fit(self, X: np.ndarray) -> "StandardScaler":
+    def fit(self, X: np.ndarray) -> StandardScaler:
         # Pre-divide by the column's largest magnitude so squares cannot overflow.
         magnitude = np.max(np.abs(X), axis=0)
         magnitude[magnitude == 0] = 1.0
@@ -87,11 +87,14 @@ class StandardScaler:
         return Z * self.scale_ + self.mean_
 
     def to_dict(self) -> dict:
-        return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
-                "constant": self.constant_.tolist()}
+        return {
+            "mean": self.mean_.tolist(),
+            "scale": self.scale_.tolist(),
+            "constant": self.constant_.tolist(),
+        }
 
     @classmethod
-    def from_dict(cls, state: dict) -> "StandardScaler":
+    def from_dict(cls, state: dict) -> StandardScaler:
         scaler = cls()
         scaler.mean_ = np.asarray(state["mean"], dtype=np.float64)
         scaler.scale_ = np.asarray(state["scale"], dtype=np.float64)
@@ -111,7 +114,7 @@ class BaseDetector(ABC):
     #: short name used by the CLI and the dashboard ("pca", "ae", "vae", "rpca")
     name: str = ""
 
-    def fit(self, X, y=None) -> "BaseDetector":
+    def fit(self, X, y=None) -> BaseDetector:
         """Learn the model of normal data from ``X`` of shape (n_samples, n_features).
 
         ``y`` is accepted for scikit-learn compatibility and ignored: fitting never
@@ -125,7 +128,7 @@ class BaseDetector(ABC):
         self.train_scores_ = self.score_samples(X)
         return self
 
-    def _check_fit_input(self, X: np.ndarray) -> None:
+    def _check_fit_input(self, X: np.ndarray) -> None:  # noqa: B027 (optional hook)
         """Hook: parameter and data checks that need the training shape."""
 
     def _make_scaler(self, X: np.ndarray) -> StandardScaler:

@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -47,32 +47,57 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score rows of a CSV with reconstruction-based anomaly detectors.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    score = commands.add_parser("score", help="fit the detectors on INPUT and score every row")
-    score.add_argument("input", metavar="INPUT", help="CSV, CSV.GZ, TSV or Parquet file")
+    score = commands.add_parser(
+        "score", help="fit the detectors on INPUT and score every row"
+    )
+    score.add_argument(
+        "input", metavar="INPUT", help="CSV, CSV.GZ, TSV or Parquet file"
+    )
     score.add_argument("--out", help="output CSV (default: standard output)")
     score.add_argument(
         "--detectors",
         default=",".join(DETECTOR_NAMES),
         help="comma-separated subset of pca,ae,vae,rpca (default: all four)",
     )
-    score.add_argument("--label", help="label column (1/anomaly vs 0/normal); never a feature")
-    score.add_argument("--contamination", type=float, default=0.05,
-                       help="fraction of rows to flag per detector (default 0.05)")
+    score.add_argument(
+        "--label", help="label column (1/anomaly vs 0/normal); never a feature"
+    )
+    score.add_argument(
+        "--contamination",
+        type=float,
+        default=0.05,
+        help="fraction of rows to flag per detector (default 0.05)",
+    )
     score.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    score.add_argument("--metrics-json", help="write per-detector metrics to this JSON file")
-    score.add_argument("--missing", choices=("impute", "drop"), default="impute",
-                       help="missing/non-finite cells: median-impute (default) or drop rows")
+    score.add_argument(
+        "--metrics-json", help="write per-detector metrics to this JSON file"
+    )
+    score.add_argument(
+        "--missing",
+        choices=("impute", "drop"),
+        default="impute",
+        help="missing/non-finite cells: median-impute (default) or drop rows",
+    )
     score.add_argument("--quiet", action="store_true", help="log warnings only")
-    score.add_argument("--verbose", action="store_true",
-                       help="also log the library's own detail (training, solver)")
-    score.add_argument("--manifest", metavar="RUN_JSON",
-                       help="repeat the run in this manifest (from the dashboard or "
-                            "--write-manifest): its preprocessing, detectors, parameters, "
-                            "seed and threshold replace the options above; INPUT must have "
-                            "the manifest's sha256")
-    score.add_argument("--write-manifest", metavar="RUN_JSON",
-                       help="write this run's manifest (input sha256, preprocessing, "
-                            "parameters, seed, threshold, versions, score digests)")
+    score.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also log the library's own detail (training, solver)",
+    )
+    score.add_argument(
+        "--manifest",
+        metavar="RUN_JSON",
+        help="repeat the run in this manifest (from the dashboard or "
+        "--write-manifest): its preprocessing, detectors, parameters, "
+        "seed and threshold replace the options above; INPUT must have "
+        "the manifest's sha256",
+    )
+    score.add_argument(
+        "--write-manifest",
+        metavar="RUN_JSON",
+        help="write this run's manifest (input sha256, preprocessing, "
+        "parameters, seed, threshold, versions, score digests)",
+    )
     return parser
 
 
@@ -92,17 +117,30 @@ def file_sha256(path) -> str:
 
 def scores_sha256(scores) -> str:
     """Digest of the scores as little-endian float64: equal only if bit for bit."""
-    return hashlib.sha256(np.ascontiguousarray(scores, dtype="<f8").tobytes()).hexdigest()
+    return hashlib.sha256(
+        np.ascontiguousarray(scores, dtype="<f8").tobytes()
+    ).hexdigest()
 
 
-def build_manifest(*, input_name: str, input_sha256: str, preprocessing: dict, missing: str,
-                   detectors, params: dict, seed: int, threshold: dict, versions: dict,
-                   scores: dict, flags: dict) -> dict:
+def build_manifest(
+    *,
+    input_name: str,
+    input_sha256: str,
+    preprocessing: dict,
+    missing: str,
+    detectors,
+    params: dict,
+    seed: int,
+    threshold: dict,
+    versions: dict,
+    scores: dict,
+    flags: dict,
+) -> dict:
     """The JSON run manifest shared by the dashboard's export and ``--write-manifest``."""
     return {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_VERSION,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "input": {"name": Path(str(input_name)).name, "sha256": input_sha256},
         "preprocessing": preprocessing,
         "missing": missing,
@@ -112,9 +150,11 @@ def build_manifest(*, input_name: str, input_sha256: str, preprocessing: dict, m
         "threshold": threshold,
         "versions": versions,
         "results": {
-            name: {"rows_scored": int(len(scores[name])),
-                   "flagged": int(np.sum(flags[name])),
-                   "scores_sha256": scores_sha256(scores[name])}
+            name: {
+                "rows_scored": int(len(scores[name])),
+                "flagged": int(np.sum(flags[name])),
+                "scores_sha256": scores_sha256(scores[name]),
+            }
             for name in detectors
         },
     }
@@ -125,16 +165,22 @@ def read_manifest(path) -> dict:
     try:
         manifest = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such manifest; export one from the dashboard's "
-                         "Share page or write one with --write-manifest") from None
+        raise UsageError(
+            f"{path}: no such manifest; export one from the dashboard's "
+            "Share page or write one with --write-manifest"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not a JSON run manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise UsageError(f"{path}: not an Anomaly Lens run manifest (no "
-                         f"\"format\": \"{MANIFEST_FORMAT}\")")
+        raise UsageError(
+            f"{path}: not an Anomaly Lens run manifest (no "
+            f'"format": "{MANIFEST_FORMAT}")'
+        )
     if manifest.get("format_version") != MANIFEST_VERSION:
-        raise UsageError(f"{path}: manifest version {manifest.get('format_version')!r}; "
-                         f"this version reads {MANIFEST_VERSION}")
+        raise UsageError(
+            f"{path}: manifest version {manifest.get('format_version')!r}; "
+            f"this version reads {MANIFEST_VERSION}"
+        )
     needed = ("input", "preprocessing", "missing", "detectors", "seed", "threshold")
     absent = [key for key in needed if key not in manifest]
     if absent:
@@ -144,13 +190,23 @@ def read_manifest(path) -> dict:
     detectors = manifest["detectors"]
     checks = [
         (type(manifest["seed"]) is int, "seed must be an integer"),
-        (manifest["missing"] in ("impute", "drop"), "missing must be 'impute' or 'drop'"),
-        (isinstance(detectors, list) and all(isinstance(n, str) for n in detectors),
-         "detectors must be a list of names"),
-        (isinstance(params, dict) and all(isinstance(v, dict) for v in params.values()),
-         "params must map detector names to objects"),
-        (isinstance(manifest["input"], dict) and "sha256" in manifest["input"],
-         "input must hold a sha256"),
+        (
+            manifest["missing"] in ("impute", "drop"),
+            "missing must be 'impute' or 'drop'",
+        ),
+        (
+            isinstance(detectors, list) and all(isinstance(n, str) for n in detectors),
+            "detectors must be a list of names",
+        ),
+        (
+            isinstance(params, dict)
+            and all(isinstance(v, dict) for v in params.values()),
+            "params must map detector names to objects",
+        ),
+        (
+            isinstance(manifest["input"], dict) and "sha256" in manifest["input"],
+            "input must hold a sha256",
+        ),
         (isinstance(manifest["threshold"], dict), "threshold must hold mode and value"),
     ]
     problems = [message for ok, message in checks if not ok]
@@ -165,17 +221,27 @@ def _check_manifest_results(manifest: dict, result, manifest_path) -> None:
     from detectors.persistence import library_versions
 
     expected = manifest.get("results") or {}
-    differ = [name for name, entry in expected.items()
-              if name in result.scores
-              and entry.get("scores_sha256") != scores_sha256(result.scores[name])]
+    differ = [
+        name
+        for name, entry in expected.items()
+        if name in result.scores
+        and entry.get("scores_sha256") != scores_sha256(result.scores[name])
+    ]
     if not differ:
         logger.info("%s: scores identical to the manifest, bit for bit", manifest_path)
         return
     now = library_versions()
-    changed = {k: (v, now.get(k)) for k, v in (manifest.get("versions") or {}).items()
-               if now.get(k) != v}
-    logger.warning("%s: scores of %s differ from the manifest; library versions that "
-                   "changed: %s", manifest_path, ", ".join(differ), changed or "none")
+    changed = {
+        k: (v, now.get(k))
+        for k, v in (manifest.get("versions") or {}).items()
+        if now.get(k) != v
+    }
+    logger.warning(
+        "%s: scores of %s differ from the manifest; library versions that changed: %s",
+        manifest_path,
+        ", ".join(differ),
+        changed or "none",
+    )
 
 
 def run_score(args: argparse.Namespace) -> int:
@@ -185,20 +251,23 @@ def run_score(args: argparse.Namespace) -> int:
     manifest = read_manifest(args.manifest) if args.manifest else None
     try:
         names = parse_detector_names(
-            ",".join(manifest["detectors"]) if manifest else args.detectors)
+            ",".join(manifest["detectors"]) if manifest else args.detectors
+        )
     except ValueError as exc:
         raise UsageError(f"--detectors: {exc}") from None
     if manifest:
         try:
-            policy = ThresholdPolicy(manifest["threshold"]["mode"],
-                                     manifest["threshold"]["value"])
+            policy = ThresholdPolicy(
+                manifest["threshold"]["mode"], manifest["threshold"]["value"]
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{args.manifest}: bad threshold ({exc})") from None
         args.seed, args.missing = int(manifest["seed"]), manifest["missing"]
         params = manifest.get("params") or {}
     else:
-        policy = ThresholdPolicy("contamination",
-                                 _fraction(args.contamination, "--contamination"))
+        policy = ThresholdPolicy(
+            "contamination", _fraction(args.contamination, "--contamination")
+        )
         params = {}
     if not path.is_file():
         raise UsageError(f"{args.input}: no such file; check the path")
@@ -207,7 +276,8 @@ def run_score(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{path.name}: sha256 {input_sha256[:12]}… differs from the manifest's "
             f"{str(manifest['input'].get('sha256'))[:12]}… "
-            f"({manifest['input'].get('name')}); pass the file the analysis was made from")
+            f"({manifest['input'].get('name')}); pass the file the analysis was made from"
+        )
 
     try:
         table = load_table(path)
@@ -219,7 +289,9 @@ def run_score(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         message = str(exc)
         # Every message names the file, even when the failing step did not know it.
-        raise UsageError(message if path.name in message else f"{path.name}: {message}") from None
+        raise UsageError(
+            message if path.name in message else f"{path.name}: {message}"
+        ) from None
     for line in list(table.notes) + list(prepared.report):
         logger.info("%s: %s", table.name, line)
 
@@ -231,8 +303,9 @@ def run_score(args: argparse.Namespace) -> int:
         # Same thread count as the dashboard, so a manifest reproduces its scores.
         limit_torch_threads()
     try:
-        result = score_all(prepared.X, names, seed=args.seed, params=params,
-                           progress=progress)
+        result = score_all(
+            prepared.X, names, seed=args.seed, params=params, progress=progress
+        )
     except ValueError as exc:
         raise UsageError(f"{table.name}: {exc}") from None
     except TypeError as exc:
@@ -249,8 +322,9 @@ def run_score(args: argparse.Namespace) -> int:
     for name in names:
         scores = result.scores[name]
         try:
-            flags = policy.apply(scores, detector=result.models[name], X=prepared.X,
-                                 reference=reference)[1]
+            flags = policy.apply(
+                scores, detector=result.models[name], X=prepared.X, reference=reference
+            )[1]
         except ValueError as exc:
             raise UsageError(f"{table.name}: {exc}") from None
         all_flags[name] = flags
@@ -264,8 +338,11 @@ def run_score(args: argparse.Namespace) -> int:
         entry = {"seconds": round(result.seconds[name], 4), "flagged": int(flags.sum())}
         if prepared.y_true is not None:
             quality = evaluate(prepared.y_true, scores)
-            entry = {"roc_auc": quality["roc_auc"],
-                     "average_precision": quality["average_precision"], **entry}
+            entry = {
+                "roc_auc": quality["roc_auc"],
+                "average_precision": quality["average_precision"],
+                **entry,
+            }
         metrics[name] = entry
         logger.info("%s: %s", name, entry)
 
@@ -274,17 +351,28 @@ def run_score(args: argparse.Namespace) -> int:
     else:
         out.to_csv(sys.stdout, index=False)
     if args.metrics_json:
-        Path(args.metrics_json).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        Path(args.metrics_json).write_text(
+            json.dumps(metrics, indent=2), encoding="utf-8"
+        )
     if args.write_manifest:
         from detectors.persistence import library_versions
 
         document = build_manifest(
-            input_name=path.name, input_sha256=input_sha256, preprocessing=spec.to_dict(),
-            missing=args.missing, detectors=names, params=params, seed=args.seed,
+            input_name=path.name,
+            input_sha256=input_sha256,
+            preprocessing=spec.to_dict(),
+            missing=args.missing,
+            detectors=names,
+            params=params,
+            seed=args.seed,
             threshold={"mode": policy.mode, "value": policy.value},
-            versions=library_versions(), scores=result.scores, flags=all_flags)
-        Path(args.write_manifest).write_text(json.dumps(document, indent=2),
-                                             encoding="utf-8")
+            versions=library_versions(),
+            scores=result.scores,
+            flags=all_flags,
+        )
+        Path(args.write_manifest).write_text(
+            json.dumps(document, indent=2), encoding="utf-8"
+        )
     return 0
 
 

@@ -80,7 +80,9 @@ class PCADetector(BaseDetector):
 
     name = "pca"
 
-    def __init__(self, *, n_components: int | float | None = None, score: str = "t2+spe"):
+    def __init__(
+        self, *, n_components: int | float | None = None, score: str = "t2+spe"
+    ):
         self.n_components = n_components
         self.score = score
 

@@ -85,7 +85,9 @@ def load_detector(path):
     try:
         document = json.loads(json_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{json_path}: no such model file; save a detector first.") from None
+        raise ValueError(
+            f"{json_path}: no such model file; save a detector first."
+        ) from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{json_path}: not a valid model document ({exc}).") from None
     class_name = document.get("class")

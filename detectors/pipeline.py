@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Callable
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -45,7 +46,9 @@ def parse_detector_names(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def make_detector(name: str, *, seed: int = 0, progress=None, params: dict | None = None):
+def make_detector(
+    name: str, *, seed: int = 0, progress=None, params: dict | None = None
+):
     """Build an unfitted detector by short name with the product's defaults."""
     module, cls_name = _CLASSES[name]
     cls = getattr(import_module(module), cls_name)
@@ -92,7 +95,7 @@ def score_all(
         step_progress = None
         if progress is not None:
             progress(name, 0, 1, None)
-            step_progress = lambda step, total, loss, _n=name: progress(_n, step, total, loss)
+            step_progress = functools.partial(progress, name)
         detector = make_detector(
             name, seed=seed, progress=step_progress, params=(params or {}).get(name)
         )
@@ -103,7 +106,9 @@ def score_all(
         models[name] = detector
         if progress is not None:
             progress(name, 1, 1, None)
-        logger.info("%s fitted and scored %d rows in %.2f s", name, len(X), seconds[name])
+        logger.info(
+            "%s fitted and scored %d rows in %.2f s", name, len(X), seconds[name]
+        )
     return RunResult(scores=scores, seconds=seconds, models=models)
 
 

@@ -124,7 +124,9 @@ class ThresholdPolicy:
 
     def __post_init__(self):
         if self.mode not in MODES:
-            raise ValueError(f"ThresholdPolicy: mode must be one of {MODES}, got {self.mode!r}.")
+            raise ValueError(
+                f"ThresholdPolicy: mode must be one of {MODES}, got {self.mode!r}."
+            )
         _check_fraction(self.value, f"ThresholdPolicy({self.mode}) value")
 
     def apply(self, scores, *, detector=None, X=None, reference=None):
@@ -143,7 +145,9 @@ class ThresholdPolicy:
                     "ThresholdPolicy(fpr) needs reference rows known to be normal "
                     "(a label column with normal rows); choose 'contamination' otherwise."
                 )
-            threshold = fpr_threshold(scores[np.asarray(reference, dtype=bool)], self.value)
+            threshold = fpr_threshold(
+                scores[np.asarray(reference, dtype=bool)], self.value
+            )
             return threshold, flag(scores, threshold)
         if detector is not None and hasattr(detector, "q_limit") and X is not None:
             flags = (detector.spe(X) > detector.q_limit(self.value)) | (

@@ -10,8 +10,11 @@ from tests.conftest import ROOT
 
 
 def _modules(package: str) -> list[str]:
-    return [f"{package}.{info.name}" for info in pkgutil.iter_modules([str(ROOT / package)])
-            if info.name != "__main__"]
+    return [
+        f"{package}.{info.name}"
+        for info in pkgutil.iter_modules([str(ROOT / package)])
+        if info.name != "__main__"
+    ]
 
 
 def test_library_modules_do_not_import_streamlit():
@@ -23,6 +26,11 @@ def test_library_modules_do_not_import_streamlit():
         f"for m in {modules!r}: importlib.import_module(m)\n"
         "print('streamlit' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout.strip() == "False"

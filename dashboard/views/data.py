@@ -8,8 +8,18 @@ import streamlit as st
 from dashboard import services, state, ui
 from datasets.samples import SAMPLES
 
-ROLE_CHOICES = ["feature", "categorical", "label", "id", "ip", "port", "timestamp",
-                "constant", "empty", "text"]
+ROLE_CHOICES = [
+    "feature",
+    "categorical",
+    "label",
+    "id",
+    "ip",
+    "port",
+    "timestamp",
+    "constant",
+    "empty",
+    "text",
+]
 
 
 def _forget_roles() -> None:
@@ -39,31 +49,44 @@ left, right = st.columns(2)
 with left:
     options = services.sample_options()
     current_source = st.session_state[state.SOURCE]
-    sample_key = current_source.split(":", 1)[1] if current_source.startswith("sample:") else None
+    sample_key = (
+        current_source.split(":", 1)[1]
+        if current_source.startswith("sample:")
+        else None
+    )
     keys = list(options)
     st.selectbox(
-        "Bundled sample", keys, format_func=options.get, key="sample_choice",
-        index=keys.index(sample_key) if sample_key in keys else 0, on_change=_choose_sample,
+        "Bundled sample",
+        keys,
+        format_func=options.get,
+        key="sample_choice",
+        index=keys.index(sample_key) if sample_key in keys else 0,
+        on_change=_choose_sample,
         help="Real labelled data shipped with Anomaly Lens; see datasets/README.md.",
     )
     if sample_key in SAMPLES:
         st.caption(SAMPLES[sample_key].description)
 with right:
     st.file_uploader(
-        "…or upload a CSV, CSV.GZ, TSV or Parquet file", type=["csv", "gz", "tsv", "txt",
-                                                               "log", "parquet"],
-        key="upload_widget", on_change=_take_upload,
+        "…or upload a CSV, CSV.GZ, TSV or Parquet file",
+        type=["csv", "gz", "tsv", "txt", "log", "parquet"],
+        key="upload_widget",
+        on_change=_take_upload,
     )
 
 st.radio(
     "Rows with missing or non-finite feature values",
-    ["impute", "drop"], key=state.MISSING, horizontal=True,
+    ["impute", "drop"],
+    key=state.MISSING,
+    horizontal=True,
     format_func={"impute": "Impute the column median", "drop": "Drop those rows"}.get,
 )
 
 current = ui.load_current_or_stop()
 table, prepared = current.table, current.prepared
-st.subheader(f"{table.name}: {len(table.frame):,} rows × {table.frame.shape[1]} columns")
+st.subheader(
+    f"{table.name}: {len(table.frame):,} rows × {table.frame.shape[1]} columns"
+)
 if table.schema:
     st.info(f"Recognised format: **{table.schema}**; column roles use its defaults.")
 for note in table.notes:
@@ -75,29 +98,43 @@ st.success(
 )
 
 st.subheader("Column roles")
-st.caption("Change a role to override the inference; features feed the detectors, the label "
-           "is only used to measure them.")
+st.caption(
+    "Change a role to override the inference; features feed the detectors, the label "
+    "is only used to measure them."
+)
 roles = current.spec["roles"]
 reasons = current.spec.get("reasons", {})
-role_table = pd.DataFrame({
-    "column": list(roles),
-    "role": list(roles.values()),
-    "why": [reasons.get(c, "") for c in roles],
-})
+role_table = pd.DataFrame(
+    {
+        "column": list(roles),
+        "role": list(roles.values()),
+        "why": [reasons.get(c, "") for c in roles],
+    }
+)
 edited = st.data_editor(
-    role_table, key="role_editor", hide_index=True, width="stretch",
+    role_table,
+    key="role_editor",
+    hide_index=True,
+    width="stretch",
     disabled=["column", "why"],
-    column_config={"role": st.column_config.SelectboxColumn("role", options=ROLE_CHOICES,
-                                                            required=True)},
+    column_config={
+        "role": st.column_config.SelectboxColumn(
+            "role", options=ROLE_CHOICES, required=True
+        )
+    },
 )
 changed = {
-    column: role for column, role, original in zip(edited["column"], edited["role"],
-                                                   role_table["role"])
+    column: role
+    for column, role, original in zip(
+        edited["column"], edited["role"], role_table["role"]
+    )
     if role != original
 }
 if changed:
-    st.session_state[state.ROLE_OVERRIDES] = {**st.session_state[state.ROLE_OVERRIDES],
-                                             **changed}
+    st.session_state[state.ROLE_OVERRIDES] = {
+        **st.session_state[state.ROLE_OVERRIDES],
+        **changed,
+    }
     st.rerun()
 if st.session_state[state.ROLE_OVERRIDES]:
     if st.button("Reset roles to the inferred ones"):

@@ -21,8 +21,10 @@ try:
 except (StorageError, OSError, sqlite3.Error) as exc:
     # A broken or unreadable database gets a message, never a traceback.
     logger.error("saved analyses unavailable: %s", exc)
-    st.error(f"The saved-analyses database cannot be read ({exc}). Ask whoever runs "
-             "this server to check the file named by ANOMALY_LENS_DB.")
+    st.error(
+        f"The saved-analyses database cannot be read ({exc}). Ask whoever runs "
+        "this server to check the file named by ANOMALY_LENS_DB."
+    )
     st.stop()
 
 if not analyses:
@@ -31,23 +33,29 @@ if not analyses:
     st.stop()
 
 st.dataframe(
-    pd.DataFrame({
-        "name": [a.name for a in analyses],
-        "saved (UTC)": [a.created_at for a in analyses],
-        "file": [a.source_name for a in analyses],
-        "rows": [a.n_rows for a in analyses],
-        "detectors": [", ".join(DETECTOR_TITLES.get(d, d) for d in a.detectors)
-                      for a in analyses],
-        "rows marked": [a.n_marks for a in analyses],
-        "id": [a.id for a in analyses],
-    }),
-    hide_index=True, width="stretch",
+    pd.DataFrame(
+        {
+            "name": [a.name for a in analyses],
+            "saved (UTC)": [a.created_at for a in analyses],
+            "file": [a.source_name for a in analyses],
+            "rows": [a.n_rows for a in analyses],
+            "detectors": [
+                ", ".join(DETECTOR_TITLES.get(d, d) for d in a.detectors)
+                for a in analyses
+            ],
+            "rows marked": [a.n_marks for a in analyses],
+            "id": [a.id for a in analyses],
+        }
+    ),
+    hide_index=True,
+    width="stretch",
 )
 
 by_id = {a.id: a for a in analyses}
 labels = {a.id: f"{a.name} ({a.created_at})" for a in analyses}
-chosen = st.selectbox("Analysis", list(by_id), key="saved_choice",
-                      format_func=labels.get)
+chosen = st.selectbox(
+    "Analysis", list(by_id), key="saved_choice", format_func=labels.get
+)
 analysis = by_id[chosen]
 opened = st.session_state[state.SOURCE] == f"saved:{analysis.id}"
 
@@ -67,8 +75,12 @@ with open_col:
 with rename_col:
     st.subheader("Rename")
     with st.form("rename_form"):
-        new_name = st.text_input("New name", value=analysis.name, max_chars=200,
-                                 key=f"saved_new_name_{analysis.id}")
+        new_name = st.text_input(
+            "New name",
+            value=analysis.name,
+            max_chars=200,
+            key=f"saved_new_name_{analysis.id}",
+        )
         if st.form_submit_button("Rename"):
             try:
                 db.rename(analysis.id, new_name)

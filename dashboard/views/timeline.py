@@ -68,8 +68,7 @@ windows = (
 st.caption(
     f"**{current.table.name}** along '{column}', threshold: "
     f"{controls.describe(policy)} (change it on the Compare page). Click a red point "
-    "to explain its row."
-    + (" Shaded: rows labelled anomalous." if has_label else "")
+    "to explain its row." + (" Shaded: rows labelled anomalous." if has_label else "")
 )
 
 labels = {"any": "Flagged by any detector", **titles}

@@ -24,7 +24,9 @@ def _titles(specs) -> list[str]:
     titles = []
     for spec in specs:
         title = spec.get("title")
-        titles.append(title if isinstance(title, str) else (title or {}).get("text", ""))
+        titles.append(
+            title if isinstance(title, str) else (title or {}).get("text", "")
+        )
     return titles
 
 
@@ -54,7 +56,11 @@ def test_first_screen_shows_four_detectors_on_cardio(compare_app):
     assert "Detection quality against the label" in titles
     assert sum("score distribution and threshold" in t for t in titles) == 4
     assert [m.label for m in at.metric] == [
-        "PCA flags", "Autoencoder flags", "VAE flags", "Robust PCA flags"]
+        "PCA flags",
+        "Autoencoder flags",
+        "VAE flags",
+        "Robust PCA flags",
+    ]
     assert all(m.value == "92" for m in at.metric)
 
 
@@ -102,7 +108,8 @@ def test_uploaded_csv_is_scored(tmp_path):
     at.run()
     at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
-        ("mine.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+        ("mine.csv", frame.to_csv(index=False).encode(), "text/csv")
+    ).run()
     assert not at.exception
     assert any("mine.csv" in s.value for s in at.subheader)
     at.switch_page("views/compare.py").run()
@@ -119,7 +126,8 @@ def test_bad_upload_shows_message_not_traceback():
     at.run()
     at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
-        ("book.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "text/csv")).run()
+        ("book.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "text/csv")
+    ).run()
     assert not at.exception
     assert any("book.csv" in e.value for e in at.error)
 
@@ -134,11 +142,15 @@ def test_six_thousand_rows_chart_keeps_flagged_rows():
     at.run()
     at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
-        ("17-chart-6000-rows.csv", data, "text/csv")).run()
+        ("17-chart-6000-rows.csv", data, "text/csv")
+    ).run()
     at.switch_page("views/compare.py").run()
     assert not at.exception
-    chart = next(c for c in at.get("vega_lite_chart")
-                 if _titles([json.loads(c.proto.spec)])[0] == "Score of every row, per detector")
+    chart = next(
+        c
+        for c in at.get("vega_lite_chart")
+        if _titles([json.loads(c.proto.spec)])[0] == "Score of every row, per detector"
+    )
     # Streamlit ships chart data beside the spec, as Arrow.
     values = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
     flagged = sorted(values.loc[values["status"] == "flagged", "row"])

@@ -32,7 +32,8 @@ def _upload_and_save(name: str) -> AppTest:
     at.run()
     at.switch_page("views/data.py").run()
     at.file_uploader(key="upload_widget").set_value(
-        ("mine.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+        ("mine.csv", frame.to_csv(index=False).encode(), "text/csv")
+    ).run()
     at.switch_page("views/share.py").run()
     assert not at.exception
     at.text_input(key="save_name").set_value(name)
@@ -64,7 +65,10 @@ def test_saved_link_opens_same_flags_without_refit_and_takes_marks(database):
     assert not colleague.exception
     assert colleague.session_state["detectors"] == ["pca"]
     colleague.switch_page("views/share.py").run()
-    assert next(m.value for m in colleague.markdown if "flagged rows" in m.value) == flagged
+    assert (
+        next(m.value for m in colleague.markdown if "flagged rows" in m.value)
+        == flagged
+    )
     assert "planted outlier" in colleague.success[0].value
     assert _fits() == fits
 
@@ -76,7 +80,10 @@ def test_saved_link_opens_same_flags_without_refit_and_takes_marks(database):
     assert not colleague.exception
     table = colleague.dataframe[0].value
     marked = table[table["row"] == 33].iloc[0]
-    assert marked["mark_verdict"] == "confirmed" and marked["mark_comment"] == "=HYPERLINK(1)"
+    assert (
+        marked["mark_verdict"] == "confirmed"
+        and marked["mark_comment"] == "=HYPERLINK(1)"
+    )
     # The download holds the mark, neutralised for spreadsheets.
     csv_button = colleague.get("download_button")[0]
     assert csv_button.proto.label == "CSV"
@@ -114,8 +121,10 @@ def test_unknown_or_malformed_link_shows_a_message(database):
 def test_sign_in_configured_blocks_pages_until_signed_in(database):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.secrets["auth"] = {
-        "redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s",
-        "client_id": "c", "client_secret": "x",
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": "s",
+        "client_id": "c",
+        "client_secret": "x",
         "server_metadata_url": "https://idp.example.invalid/.well-known/openid-configuration",
     }
     at.run()

@@ -30,12 +30,23 @@ def _save(db: Storage, name="first", models=None, **overrides) -> str:
     run = score_all(X, ["pca"], seed=0)
     flags = {"pca": ThresholdPolicy("contamination", 0.05).apply(run.scores["pca"])[1]}
     arguments = dict(
-        name=name, frame=frame, source_name="../../etc/passwd", input_sha256="ab" * 32,
-        rows=np.arange(60), spec={"roles": {"a": "feature"}}, missing="impute",
-        detectors=["pca"], scores=run.scores, flags=flags, seed=3,
-        threshold={"mode": "contamination", "value": 0.05}, versions={"numpy": "x"},
-        params={"pca": {}}, seconds=run.seconds,
-        models=run.models if models is None else models, notes=["read as UTF-8"],
+        name=name,
+        frame=frame,
+        source_name="../../etc/passwd",
+        input_sha256="ab" * 32,
+        rows=np.arange(60),
+        spec={"roles": {"a": "feature"}},
+        missing="impute",
+        detectors=["pca"],
+        scores=run.scores,
+        flags=flags,
+        seed=3,
+        threshold={"mode": "contamination", "value": 0.05},
+        versions={"numpy": "x"},
+        params={"pca": {}},
+        seconds=run.seconds,
+        models=run.models if models is None else models,
+        notes=["read as UTF-8"],
     )
     arguments.update(overrides)
     return db.save_analysis(**arguments)
@@ -134,8 +145,10 @@ def test_list_rename_delete(db):
     assert len(db.load_analysis(second).frame) == 60
     db.delete(second)
     with sqlite3.connect(db.path) as connection:
-        counts = [connection.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                  for t in ("datasets", "analyses", "results", "marks")]
+        counts = [
+            connection.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("datasets", "analyses", "results", "marks")
+        ]
     assert counts == [0, 0, 0, 0]
 
 
@@ -152,8 +165,10 @@ def test_marks_latest_verdict_per_row_with_history(db):
     db.add_mark(analysis_id, 7, "confirmed", "=HYPERLINK(1)")
     db.add_mark(analysis_id, 12, "false_alarm")
     marks = db.marks(analysis_id)
-    assert marks[["row", "verdict"]].values.tolist() == [[7, "confirmed"],
-                                                        [12, "false_alarm"]]
+    assert marks[["row", "verdict"]].values.tolist() == [
+        [7, "confirmed"],
+        [12, "false_alarm"],
+    ]
     assert marks.loc[0, "comment"] == "=HYPERLINK(1)"
     assert marks.loc[0, "marked_at"].endswith("Z")
     assert len(db.mark_history(analysis_id)) == 3
@@ -162,8 +177,11 @@ def test_marks_latest_verdict_per_row_with_history(db):
 
 @pytest.mark.parametrize(
     "row, verdict, match",
-    [(7, "maybe", "verdict must be one of"), (60, "confirmed", "outside the data"),
-     (-1, "unsure", "outside the data")],
+    [
+        (7, "maybe", "verdict must be one of"),
+        (60, "confirmed", "outside the data"),
+        (-1, "unsure", "outside the data"),
+    ],
 )
 def test_bad_marks_are_refused(db, row, verdict, match):
     analysis_id = _save(db)
@@ -178,18 +196,30 @@ def _hammer(path: str, analysis_id: str, worker: int, n_ops: int) -> None:
     for i in range(n_ops):
         db.add_mark(analysis_id, (worker * n_ops + i) % 60, "unsure", f"w{worker} #{i}")
         db.save_analysis(
-            name=f"w{worker}-{i}", frame=frame, source_name="f.csv", input_sha256="0",
-            rows=np.arange(20), spec={}, missing="impute", detectors=["pca"],
-            scores={"pca": np.arange(20.0)}, flags={"pca": np.arange(20) > 18},
-            seed=0, threshold={"mode": "contamination", "value": 0.05}, versions={},
+            name=f"w{worker}-{i}",
+            frame=frame,
+            source_name="f.csv",
+            input_sha256="0",
+            rows=np.arange(20),
+            spec={},
+            missing="impute",
+            detectors=["pca"],
+            scores={"pca": np.arange(20.0)},
+            flags={"pca": np.arange(20) > 18},
+            seed=0,
+            threshold={"mode": "contamination", "value": 0.05},
+            versions={},
         )
 
 
-def _check_nothing_lost(db: Storage, analysis_id: str, workers: int, n_ops: int) -> None:
+def _check_nothing_lost(
+    db: Storage, analysis_id: str, workers: int, n_ops: int
+) -> None:
     history = db.mark_history(analysis_id)
     assert len(history) == workers * n_ops
-    assert set(history["comment"]) == {f"w{w} #{i}" for w in range(workers)
-                                       for i in range(n_ops)}
+    assert set(history["comment"]) == {
+        f"w{w} #{i}" for w in range(workers) for i in range(n_ops)
+    }
     names = {a.name for a in db.list_analyses()}
     assert {f"w{w}-{i}" for w in range(workers) for i in range(n_ops)} <= names
     with sqlite3.connect(db.path) as connection:
@@ -222,8 +252,10 @@ def test_concurrent_processes_lose_no_write(tmp_path):
     analysis_id = _save(db)
     workers, n_ops = 4, 5
     context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=_hammer, args=(str(path), analysis_id, w, n_ops))
-                 for w in range(workers)]
+    processes = [
+        context.Process(target=_hammer, args=(str(path), analysis_id, w, n_ops))
+        for w in range(workers)
+    ]
     for process in processes:
         process.start()
     for process in processes:

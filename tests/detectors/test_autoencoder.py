@@ -166,7 +166,10 @@ def test_autoencoder_mnist_architecture_is_expressible():
     pixels = rng.integers(0, 256, size=(40, 784)).astype(float)
     pixels[:, :50] = 0  # blank border pixels are constant columns
     detector = AutoencoderDetector(
-        hidden_sizes=(256,), latent_dim=20, output="sigmoid", input_scaling="minmax",
+        hidden_sizes=(256,),
+        latent_dim=20,
+        output="sigmoid",
+        input_scaling="minmax",
         epochs=2,
     )
     with pytest.warns(UserWarning, match="too few rows"):
@@ -184,8 +187,14 @@ def test_autoencoder_sigmoid_output_requires_minmax_scaling():
 
 @pytest.mark.parametrize(
     ("param", "value"),
-    [("epochs", 0), ("lr", 0.0), ("validation_fraction", 1.0), ("activation", "sin"),
-     ("hidden_sizes", (4, 0)), ("input_scaling", "robust")],
+    [
+        ("epochs", 0),
+        ("lr", 0.0),
+        ("validation_fraction", 1.0),
+        ("activation", "sin"),
+        ("hidden_sizes", (4, 0)),
+        ("input_scaling", "robust"),
+    ],
 )
 def test_autoencoder_rejects_bad_parameters_by_name(param, value):
     with pytest.raises(ValueError, match=param):
@@ -215,5 +224,7 @@ def test_autoencoder_trains_on_a_capped_subset_but_scores_every_row():
     roomy = AutoencoderDetector(epochs=3, max_train_samples=300).fit(X)
     np.testing.assert_array_equal(uncapped.score_samples(X), roomy.score_samples(X))
     assert not np.array_equal(capped.score_samples(X), roomy.score_samples(X))
-    with pytest.raises(ValueError, match="max_train_samples must be None or an int >= 2"):
+    with pytest.raises(
+        ValueError, match="max_train_samples must be None or an int >= 2"
+    ):
         AutoencoderDetector(max_train_samples=1).fit(X)

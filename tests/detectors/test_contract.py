@@ -40,8 +40,9 @@ def test_residuals_shape_and_sum_to_score(name, planted):
     detector = build(name).fit(X)
     residuals = detector.residuals(X)
     assert residuals.shape == X.shape
-    np.testing.assert_allclose(residuals.sum(axis=1), detector.score_samples(X),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        residuals.sum(axis=1), detector.score_samples(X), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_planted_outlier_scores_highest(name, planted):
@@ -60,7 +61,7 @@ def test_planted_feature_deviation_is_top_contributor(name, seed):
     X[row, feature] += 8 * X[:, feature].std()
     detector = build(name, seed).fit(X)
     assert int(np.argmax(detector.score_samples(X))) == row
-    assert detector.explain(X[row:row + 1])[0][0][0] == feature
+    assert detector.explain(X[row : row + 1])[0][0][0] == feature
 
 
 def test_same_seed_gives_identical_scores(name, planted):
@@ -79,7 +80,9 @@ def test_unfitted_detector_says_call_fit(name, planted):
 def test_feature_count_mismatch_names_both_counts(name, planted):
     X, _ = planted
     detector = build(name).fit(X)
-    with pytest.raises(ValueError, match=r"X has 5 features, but .* fitted with 6 features"):
+    with pytest.raises(
+        ValueError, match=r"X has 5 features, but .* fitted with 6 features"
+    ):
         detector.score_samples(X[:, :5])
 
 
@@ -96,22 +99,29 @@ def test_nan_input_is_refused_with_the_position(name, planted):
     X, _ = planted
     X = X.copy()
     X[4, 2] = np.nan
-    with pytest.raises(ValueError, match=r"NaN or infinity \(first at row 4, column 2\)"):
+    with pytest.raises(
+        ValueError, match=r"NaN or infinity \(first at row 4, column 2\)"
+    ):
         build(name).fit(X)
 
 
 def test_save_load_round_trip_gives_identical_scores(name, planted, tmp_path):
     X, _ = planted
     detector = build(name).fit(X)
-    json_path = save_detector(detector, tmp_path / name, feature_names=[f"f{i}" for i in range(6)],
-                              threshold={"mode": "contamination", "value": 0.05})
+    json_path = save_detector(
+        detector,
+        tmp_path / name,
+        feature_names=[f"f{i}" for i in range(6)],
+        threshold={"mode": "contamination", "value": 0.05},
+    )
     loaded, document = load_detector(json_path)
     assert document["feature_names"][0] == "f0"
     assert "numpy" in document["versions"]
     np.testing.assert_array_equal(loaded.score_samples(X), detector.score_samples(X))
     new_rows = X[:10] + 0.5
-    np.testing.assert_array_equal(loaded.score_samples(new_rows),
-                                  detector.score_samples(new_rows))
+    np.testing.assert_array_equal(
+        loaded.score_samples(new_rows), detector.score_samples(new_rows)
+    )
 
 
 def test_fewer_rows_than_features_is_handled(name):
@@ -143,8 +153,9 @@ def test_duplicate_rows_score_identically(name):
     rng = np.random.default_rng(3)
     X = np.repeat(rng.normal(size=(30, 4)), 4, axis=0)
     scores = build(name).fit(X).score_samples(X).reshape(30, 4)
-    np.testing.assert_allclose(scores, np.broadcast_to(scores[:, :1], scores.shape),
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        scores, np.broadcast_to(scores[:, :1], scores.shape), rtol=1e-6, atol=1e-9
+    )
 
 
 def test_values_near_float_max_do_not_overflow(name, planted):

@@ -19,14 +19,17 @@ def test_pca_residuals_sum_to_score(planted):
     """Per-feature contributions add up to the row's score exactly."""
     X, _ = planted
     detector = PCADetector().fit(X)
-    np.testing.assert_allclose(detector.residuals(X).sum(axis=1),
-                               detector.score_samples(X), rtol=1e-12)
+    np.testing.assert_allclose(
+        detector.residuals(X).sum(axis=1), detector.score_samples(X), rtol=1e-12
+    )
 
 
 def test_pca_score_is_spe_plus_t2(planted):
     X, _ = planted
     detector = PCADetector(n_components=2).fit(X)
-    np.testing.assert_allclose(detector.score_samples(X), detector.spe(X) + detector.t2(X))
+    np.testing.assert_allclose(
+        detector.score_samples(X), detector.spe(X) + detector.t2(X)
+    )
 
 
 def test_pca_spe_matches_reconstruction_error(planted):
@@ -35,8 +38,9 @@ def test_pca_spe_matches_reconstruction_error(planted):
     detector = PCADetector(n_components=2, score="spe").fit(X)
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
     Z_hat = (detector.reconstruct(X) - X.mean(axis=0)) / X.std(axis=0)
-    np.testing.assert_allclose(detector.score_samples(X), ((Z - Z_hat) ** 2).sum(axis=1),
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        detector.score_samples(X), ((Z - Z_hat) ** 2).sum(axis=1), rtol=1e-9
+    )
 
 
 def test_pca_chooses_k_by_explained_variance(seed):
@@ -59,11 +63,15 @@ def test_pca_case16_outlier_along_main_axis_ranks_first():
 
 def test_pca_case03_t2_spe_ranks_row7_first():
     """Case 03 (numbers only): T^2+SPE at k=3 ranks row 7 first, SPE alone 23rd."""
-    frame = pd.read_csv(CASES / "03-semicolon-decimal-comma.csv", sep=";", decimal=",",
-                        thousands=".")
+    frame = pd.read_csv(
+        CASES / "03-semicolon-decimal-comma.csv", sep=";", decimal=",", thousands="."
+    )
     X = frame.drop(columns="zeitpunkt").to_numpy(dtype=float)
     assert _rank_of(PCADetector(n_components=3).fit(X).score_samples(X), 7) == 1
-    assert _rank_of(PCADetector(n_components=3, score="spe").fit(X).score_samples(X), 7) == 23
+    assert (
+        _rank_of(PCADetector(n_components=3, score="spe").fit(X).score_samples(X), 7)
+        == 23
+    )
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])

@@ -26,9 +26,12 @@ finite_scores = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(scores=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=300,
-                       unique=True),
-       contamination=st.floats(0.001, 0.999))
+@given(
+    scores=st.lists(
+        st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=300, unique=True
+    ),
+    contamination=st.floats(0.001, 0.999),
+)
 def test_contamination_flags_expected_count_without_ties(scores, contamination):
     """With distinct scores, exactly ceil(c * n) rows are flagged, and they are the top ones."""
     scores = np.array(scores)
@@ -96,7 +99,9 @@ def test_policy_alpha_uses_pca_limits_and_quantile_elsewhere():
     policy = ThresholdPolicy("alpha", 0.01)
     threshold, flags = policy.apply(detector.train_scores_, detector=detector, X=X)
     assert threshold is None and flags[3]
-    expected = (detector.spe(X) > detector.q_limit(0.01)) | (detector.t2(X) > detector.t2_limit(0.01))
+    expected = (detector.spe(X) > detector.q_limit(0.01)) | (
+        detector.t2(X) > detector.t2_limit(0.01)
+    )
     np.testing.assert_array_equal(flags, expected)
     threshold, flags = policy.apply(np.arange(100.0))
     assert threshold == pytest.approx(98.01)

@@ -17,8 +17,14 @@ from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # Every host name resolves to nothing except the local server.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
@@ -45,14 +51,31 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e-server")
     port = _free_port()
     database = folder / "analyses.db"
-    env = {**os.environ, "ANOMALY_LENS_DB": str(database),
-           "ANOMALY_LENS_DETECTORS": E2E_DETECTORS, "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "ANOMALY_LENS_DB": str(database),
+        "ANOMALY_LENS_DETECTORS": E2E_DETECTORS,
+        "OMP_NUM_THREADS": "1",
+    }
     log_path = folder / "server.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [*_streamlit(), "run", "dashboard/app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [
+            *_streamlit(),
+            "run",
+            "dashboard/app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     base_url = f"http://127.0.0.1:{port}"
 
@@ -69,18 +92,24 @@ def server(tmp_path_factory):
     while True:
         if process.poll() is not None:
             stop()
-            pytest.fail(f"the dashboard exited ({process.returncode}) before answering:\n"
-                        + log_path.read_text(errors="replace")[-3000:])
+            pytest.fail(
+                f"the dashboard exited ({process.returncode}) before answering:\n"
+                + log_path.read_text(errors="replace")[-3000:]
+            )
         try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as answer:
+            with urllib.request.urlopen(
+                f"{base_url}/_stcore/health", timeout=2
+            ) as answer:
                 if answer.status == 200:
                     break
         except OSError:
             pass
         if time.monotonic() > deadline:
             stop()
-            pytest.fail(f"the dashboard did not answer on {base_url} within "
-                        f"{SERVER_START_S} s:\n" + log_path.read_text(errors="replace")[-3000:])
+            pytest.fail(
+                f"the dashboard did not answer on {base_url} within "
+                f"{SERVER_START_S} s:\n" + log_path.read_text(errors="replace")[-3000:]
+            )
         time.sleep(0.5)
     try:
         yield base_url, database
@@ -92,14 +121,17 @@ def server(tmp_path_factory):
 def browser():
     """Headless Debian chromium; fails (never skips) when it is not installed."""
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium. Run "
-                    "`make e2e-setup` (or: apt-get update && apt-get install -y chromium) "
-                    "and try again; `make test` does this for you.")
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium. Run "
+            "`make e2e-setup` (or: apt-get update && apt-get install -y chromium) "
+            "and try again; `make test` does this for you."
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS, headless=True)
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield instance
         finally:

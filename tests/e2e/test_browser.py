@@ -38,7 +38,9 @@ def upload_file(tmp_path_factory):
 def _wait_idle(page) -> None:
     """Until Streamlit has finished the current run (its status widget is gone)."""
     page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(
+        state="hidden", timeout=120_000
+    )
 
 
 def _go(page, title: str) -> None:
@@ -57,8 +59,11 @@ def _wait_for_mark(database, timeout_s: float = 60.0) -> None:
 
 
 def _flagged_line(page) -> str:
-    line = page.locator('[data-testid="stMarkdownContainer"] p').filter(
-        has_text=re.compile(r"\d+ flagged rows \(")).first
+    line = (
+        page.locator('[data-testid="stMarkdownContainer"] p')
+        .filter(has_text=re.compile(r"\d+ flagged rows \("))
+        .first
+    )
     line.wait_for()
     return line.inner_text()
 
@@ -73,7 +78,8 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
 
     # Upload through the real <input type=file> of the uploader.
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-        str(upload_file))
+        str(upload_file)
+    )
     page.get_by_text(f"{upload_file.name}: {N_ROWS} rows").wait_for(timeout=120_000)
 
     _go(page, "Compare detectors")
@@ -82,8 +88,11 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
     charts.nth(2).wait_for(timeout=120_000)
 
     # Raise the contamination by keyboard, one step per rerun so none is coalesced.
-    slider = page.locator('[data-testid="stSlider"]').filter(
-        has_text="Contamination").locator('input[type="range"]')
+    slider = (
+        page.locator('[data-testid="stSlider"]')
+        .filter(has_text="Contamination")
+        .locator('input[type="range"]')
+    )
     assert float(slider.input_value()) == 0.05
     for _ in range(5):
         slider.press("ArrowRight")
@@ -91,8 +100,11 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
     shown = float(slider.input_value())
     assert shown > 0.05
     # The last step reached the server once PCA's flag count on the page follows it.
-    pca_flags = page.locator('[data-testid="stMetric"]').filter(
-        has_text="PCA flags").locator('[data-testid="stMetricValue"]')
+    pca_flags = (
+        page.locator('[data-testid="stMetric"]')
+        .filter(has_text="PCA flags")
+        .locator('[data-testid="stMetricValue"]')
+    )
     count = math.ceil(shown * N_ROWS - 1e-9)
     expect(pca_flags).to_have_text(str(count), timeout=60_000)
     _wait_idle(page)
@@ -115,8 +127,9 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
     match = re.fullmatch(r"http://127\.0\.0\.1:\d+/\?analysis=([0-9a-f]{16})", link)
     assert match, link
     with sqlite3.connect(database) as connection:
-        stored = connection.execute("SELECT name, threshold FROM analyses WHERE id = ?",
-                                    (match.group(1),)).fetchone()
+        stored = connection.execute(
+            "SELECT name, threshold FROM analyses WHERE id = ?", (match.group(1),)
+        ).fetchone()
     assert stored[0] == NAME
     assert json.loads(stored[1]) == {"mode": "contamination", "value": contamination}
 
@@ -141,8 +154,11 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
     other.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=120_000)
     _go(other, "Save, share, export")
     assert _flagged_line(other) == before
-    banner = other.locator('[data-testid="stAlert"]').filter(
-        has_text="Viewing the saved analysis").inner_text()
+    banner = (
+        other.locator('[data-testid="stAlert"]')
+        .filter(has_text="Viewing the saved analysis")
+        .inner_text()
+    )
     assert NAME in banner, banner
     assert other.locator('img[src*="example.invalid"]').count() == 0
 
@@ -163,7 +179,8 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
     assert marked[0]["flagged_by"] != "0"
     with sqlite3.connect(database) as connection:
         assert connection.execute("SELECT row, verdict FROM marks").fetchall() == [
-            (int(marked[0]["row"]), "confirmed")]
+            (int(marked[0]["row"]), "confirmed")
+        ]
 
     assert new_page.outside == []
 
@@ -171,6 +188,8 @@ def test_upload_threshold_save_link_and_export(new_page, server, upload_file):
 def test_unknown_link_shows_a_message_not_a_traceback(new_page):
     page = new_page()
     page.goto("/?analysis=0123456789abcdef")
-    page.get_by_text("No saved analysis with id 0123456789abcdef").wait_for(timeout=120_000)
+    page.get_by_text("No saved analysis with id 0123456789abcdef").wait_for(
+        timeout=120_000
+    )
     assert page.locator('[data-testid="stException"]').count() == 0
     assert new_page.outside == []
