@@ -13,6 +13,7 @@ import logging
 import math
 import time
 import warnings
+from abc import abstractmethod
 from collections.abc import Callable
 
 import numpy as np
@@ -252,14 +253,17 @@ class NeuralDetector(BaseDetector):
 
     # Subclass hooks -----------------------------------------------------------
 
+    @abstractmethod
     def _build_module(self, sizes: tuple[int, ...]) -> nn.Module:
-        raise NotImplementedError
+        """The network for encoder widths ``sizes``."""
 
+    @abstractmethod
     def _batch_loss(self, generator: torch.Generator) -> BatchLoss:
-        raise NotImplementedError
+        """The training loss of one batch."""
 
+    @abstractmethod
     def _reconstruct(self, data: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Deterministic reconstruction used for scoring."""
 
     # Parameters ---------------------------------------------------------------
 
