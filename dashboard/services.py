@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from datasets import Prepared, Preprocessing, Table, infer_roles, load_table, pr
 from datasets.samples import SAMPLES, sample_path
 from detectors.compare import principal_map
 from detectors.pipeline import DETECTOR_TITLES, RunResult, make_detector, score_all
+
+logger = logging.getLogger(__name__)
 
 MAX_RUNS = 6
 
@@ -220,6 +223,18 @@ def saved_run(current: Current, names, seed: int) -> RunResult | None:
     if current.key != as_saved or list(names) != saved.detectors or seed != saved.seed:
         return None
     return _saved_run(analysis_id, current.prepared.X)
+
+
+def current_marks(current: Current):
+    """Latest analyst verdict per row of a saved analysis (never cached: colleagues
+    add marks while it is open); None for unsaved data or when unreadable."""
+    if not current.source.startswith("saved:"):
+        return None
+    try:
+        return storage().marks(current.source.partition(":")[2])
+    except (StorageError, sqlite3.Error) as exc:
+        logger.warning("marks of %s unreadable: %s", current.source, exc)
+        return None
 
 
 def open_saved(analysis_id: str) -> SavedAnalysis:

@@ -148,6 +148,12 @@ table = flagged_table(
 )
 if combination:
     table = table[table["row"].isin(points.loc[members, "row"])].head(200)
+marks = services.current_marks(current)
+if marks is not None and len(marks):
+    # Colleagues' verdicts from the Share page, beside the detectors' votes.
+    latest = marks.set_index("row")
+    table.insert(2, "verdict", table["row"].map(latest["verdict"]))
+    table.insert(3, "comment", table["row"].map(latest["comment"]))
 if st.session_state.pop("_table_pick", False):
     chosen_rows = (
         (st.session_state.get(TABLE_KEY) or {}).get("selection", {}).get("rows", [])

@@ -134,3 +134,19 @@ def test_sign_in_configured_blocks_pages_until_signed_in(database):
         assert "Authlib" in at.error[0].value
     else:
         assert at.button[0].label == "Sign in"
+
+
+@pytest.mark.slow
+def test_compare_table_shows_colleagues_verdicts(database):
+    """A mark made on a saved analysis appears beside the row on Compare."""
+    from dashboard.storage import Storage
+
+    at = _upload_and_save("verdicts")
+    analysis_id = at.session_state["opened_analysis"]
+    Storage(database).add_mark(analysis_id, 33, "false_alarm", "known batch job", "bo")
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    table = next(df.value for df in at.dataframe if "detectors_flagging" in df.value)
+    row = table[table["row"] == 33].iloc[0]
+    assert row["verdict"] == "false_alarm"
+    assert row["comment"] == "known batch job"
