@@ -92,7 +92,7 @@ def main() -> None:
             stats = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append((",".join(names), stats, wall))
             print(
-                f"{names}: {wall:.1f} s, peak {stats['peak_mb']:.0f} MB",
+                f"{names}: {wall:.1f} s, peak {stats["peak_mb"]:.0f} MiB",
                 file=sys.stderr,
             )
 
@@ -101,7 +101,7 @@ def main() -> None:
         f"{os.cpu_count()} cores; each line is a fresh process (read + prepare + fit + "
         "score every row).",
         "",
-        "| detectors | read + prepare (s) | fit + score (s) | wall total (s) | peak RSS (MB) |",
+        "| detectors | read + prepare (s) | fit + score (s) | wall total (s) | peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|",
     ]
     for names, stats, wall in rows:

@@ -10,6 +10,9 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+#: rows scored at a time (bounds the memory of scoring, not its result)
+SCORE_BLOCK_ROWS = 65_536
+
 # progress(step, total, loss): long fits report through this; loss may be None.
 ProgressCallback = Callable[[int, int, "float | None"], None]
 
@@ -161,7 +164,16 @@ class BaseDetector(ABC):
 
     def score_samples(self, X) -> np.ndarray:
         """Anomaly score of each row, shape (n_samples,); higher = more anomalous."""
-        return self.residuals(X).sum(axis=1)
+        return self._row_scores(self._transform(X))
+
+    def _row_scores(self, Z: np.ndarray) -> np.ndarray:
+        # Row blocks keep scoring's (n, d) temporaries small on a million rows;
+        # each row's score depends on that row alone.
+        scores = np.empty(Z.shape[0])
+        for start in range(0, Z.shape[0], SCORE_BLOCK_ROWS):
+            block = slice(start, start + SCORE_BLOCK_ROWS)
+            scores[block] = self._contributions(Z[block]).sum(axis=1)
+        return scores
 
     def explain(self, X, top: int = 5) -> list[list[tuple[int, float]]]:
         """Top ``top`` features per row as ``(feature_index, contribution)`` pairs,

@@ -14,6 +14,8 @@ from detectors.thresholds import hotelling_t2_limit, q_statistic_limit
 logger = logging.getLogger(__name__)
 
 _SCORES = ("t2+spe", "spe", "t2")
+#: above this many rows (and 10 per feature) the axes come from the covariance
+GRAM_MIN_ROWS = 20_000
 
 
 class PCADetector(BaseDetector):
@@ -105,8 +107,7 @@ class PCADetector(BaseDetector):
         # Centre again: standardisation already did, but this keeps the maths
         # exact if a subclass changes the scaler.
         self.center_ = Z.mean(axis=0)
-        _, singular, vt = linalg.svd(Z - self.center_, full_matrices=False)
-        variances = singular**2 / max(n_samples - 1, 1)
+        variances, vt = self._principal_axes(Z)
         total = variances.sum()
         ratio = np.cumsum(variances) / total if total > 0 else np.ones_like(variances)
 
@@ -117,6 +118,19 @@ class PCADetector(BaseDetector):
         self.residual_eigenvalues_ = variances[k:]
         self.explained_variance_ratio_ = variances / total if total > 0 else variances
         logger.info("PCA kept k=%d of %d components", k, n_features)
+
+    def _principal_axes(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Variances and axes (rows of ``vt``), largest first."""
+        n_samples, n_features = Z.shape
+        if n_samples > GRAM_MIN_ROWS and n_samples > 10 * n_features:
+            # Tall data: the d x d covariance avoids an (n, d) copy and the (n, d)
+            # left singular vectors that a thin SVD would allocate.
+            gram = Z.T @ Z - n_samples * np.outer(self.center_, self.center_)
+            variances, vectors = linalg.eigh(gram / (n_samples - 1))
+            order = np.argsort(variances)[::-1]
+            return np.maximum(variances[order], 0.0), vectors[:, order].T
+        _, singular, vt = linalg.svd(Z - self.center_, full_matrices=False)
+        return singular**2 / max(n_samples - 1, 1), vt
 
     def _choose_k(self, ratio: np.ndarray, limit: int) -> int:
         wanted = 0.9 if self.n_components is None else self.n_components

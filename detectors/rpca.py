@@ -513,6 +513,12 @@ class RobustPCADetector(BaseDetector):
             return self.sparse_**2
         return _sparse_rows(Z, self.components_, self.tau_) ** 2
 
+    def _row_scores(self, Z: np.ndarray) -> np.ndarray:
+        # The training matrix is recognised whole, before scoring goes by blocks.
+        if _fingerprint(Z) == self.fingerprint_:
+            return (self.sparse_**2).sum(axis=1)
+        return super()._row_scores(Z)
+
     def _export_state(self) -> dict[str, np.ndarray]:
         """Fitted arrays beyond the scaler, for saving without pickle."""
         info = self.info_

@@ -176,3 +176,18 @@ def test_constant_column_gives_finite_scores(name, planted):
     scores = build(name).fit(X).score_samples(X)
     assert np.isfinite(scores).all()
     assert int(np.argmax(scores)) == outlier
+
+
+def test_scoring_in_row_blocks_changes_no_score(name, planted, monkeypatch):
+    """Scores computed 7 rows at a time equal those of one block (to rounding:
+    float32 for the networks), for the training rows and for new rows."""
+    from detectors import base
+
+    X, _ = planted
+    detector = build(name).fit(X)
+    new_rows = X[:50] * 1.1
+    whole = detector.score_samples(X), detector.score_samples(new_rows)
+    monkeypatch.setattr(base, "SCORE_BLOCK_ROWS", 7)
+    rtol = 1e-5 if name in ("ae", "vae") else 1e-9
+    np.testing.assert_allclose(detector.score_samples(X), whole[0], rtol=rtol)
+    np.testing.assert_allclose(detector.score_samples(new_rows), whole[1], rtol=rtol)

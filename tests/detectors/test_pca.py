@@ -126,3 +126,30 @@ def test_pca_duplicate_rows_are_scored_identically():
 def test_pca_rejects_unknown_score():
     with pytest.raises(ValueError, match="score must be one of"):
         PCADetector(score="mahalanobis").fit(np.eye(5))
+
+
+def test_pca_tall_data_axes_match_the_svd():
+    """Above GRAM_MIN_ROWS the covariance path gives the SVD's variances, subspace
+    and scores (to rounding)."""
+    from detectors import pca as pca_module
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30_000, 6)) @ rng.normal(size=(6, 6))
+    X[5] += 20
+    tall = PCADetector(n_components=3).fit(X)
+    original = pca_module.GRAM_MIN_ROWS
+    pca_module.GRAM_MIN_ROWS = 10**9
+    try:
+        reference = PCADetector(n_components=3).fit(X)
+    finally:
+        pca_module.GRAM_MIN_ROWS = original
+    np.testing.assert_allclose(
+        tall.explained_variance_, reference.explained_variance_, rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        np.abs(tall.components_ @ reference.components_.T), np.eye(3), atol=1e-8
+    )
+    np.testing.assert_allclose(
+        tall.score_samples(X), reference.score_samples(X), rtol=1e-7
+    )
+    assert int(np.argmax(tall.score_samples(X))) == 5
