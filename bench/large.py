@@ -92,7 +92,7 @@ def main() -> None:
             stats = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append((",".join(names), stats, wall))
             print(
-                f"{names}: {wall:.1f} s, peak {stats["peak_mb"]:.0f} MiB",
+                f"{names}: {wall:.1f} s, peak {stats['peak_mb']:.0f} MiB",
                 file=sys.stderr,
             )
 
