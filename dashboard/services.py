@@ -21,6 +21,7 @@ from dashboard import state
 from dashboard.storage import SavedAnalysis, Storage, StorageError, default_path
 from datasets import Prepared, Preprocessing, Table, infer_roles, load_table, prepare
 from datasets.samples import SAMPLES, sample_path
+from datasets.traffic import flows_to_traffic_matrix
 from detectors.compare import principal_map
 from detectors.pipeline import DETECTOR_TITLES, RunResult, make_detector, score_all
 
@@ -168,6 +169,30 @@ def sample_options() -> dict[str, str]:
 
 def upload_source(data: bytes) -> str:
     return "upload:" + hashlib.sha256(data).hexdigest()
+
+
+@st.cache_data(max_entries=4, show_spinner="Building the traffic matrix…")
+def traffic_matrix_csv(
+    source: str, name: str | None, data: bytes | None, spec: dict, options: tuple
+) -> bytes:
+    """The current flows aggregated into time bins x OD pairs, as CSV bytes.
+
+    ``options`` is (bin, by, value, prefix, top); the result then goes through
+    the same reader as any upload.
+    """
+    bin_width, by, value, prefix, top = options
+    table = load_source(source, name, data)
+    matrix = flows_to_traffic_matrix(
+        table.frame,
+        bin=bin_width,
+        by=by,
+        value=value,
+        prefix=prefix,
+        top=top,
+        spec=Preprocessing.from_dict(spec),
+        name=table.name,
+    )
+    return matrix.to_csv(index=False).encode()
 
 
 # ---- Saved analyses (dashboard/storage.py) -------------------------------------

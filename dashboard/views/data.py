@@ -97,6 +97,45 @@ st.success(
     f"{prepared.X.shape[0]:,} rows and {prepared.X.shape[1]} features go to the detectors."
 )
 
+roles = current.spec["roles"]
+if list(roles.values()).count("ip") >= 2 and "timestamp" in roles.values():
+    with st.expander("Turn these flows into a traffic matrix (time bins × OD pairs)"):
+        st.caption(
+            "PCA and Robust PCA find volume anomalies in this form (Lakhina et al. "
+            "2004). The matrix replaces the flows as the current data set."
+        )
+        left, middle, right = st.columns(3)
+        bin_width = left.selectbox("Bin", ["1min", "5min", "15min", "1h"], index=1)
+        value = middle.selectbox("Volume", ["bytes", "packets", "flows"])
+        prefix = right.selectbox(
+            "Group addresses",
+            [None, 24],
+            format_func={None: "hosts", 24: "/24 networks"}.get,
+        )
+        top = st.number_input("Keep the busiest OD pairs", 5, 500, 50, step=5)
+        if st.button("Build the traffic matrix", key="tm_build"):
+            ss = st.session_state
+            upload = ss[state.SOURCE].startswith("upload:")
+            name = ss[state.UPLOAD_NAME] if upload else None
+            raw = ss[state.UPLOAD_BYTES] if upload else None
+            try:
+                data = services.traffic_matrix_csv(
+                    ss[state.SOURCE],
+                    name,
+                    raw,
+                    current.spec,
+                    (bin_width, ("src", "dst"), value, prefix, int(top)),
+                )
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                stem = table.name.split(".")[0]
+                ss[state.UPLOAD_BYTES] = data
+                ss[state.UPLOAD_NAME] = f"{stem}-traffic-matrix-{bin_width}.csv"
+                ss[state.SOURCE] = services.upload_source(data)
+                _forget_roles()
+                st.rerun()
+
 st.subheader("Column roles")
 st.caption(
     "Change a role to override the inference; features feed the detectors, the label "

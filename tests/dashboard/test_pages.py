@@ -156,3 +156,23 @@ def test_six_thousand_rows_chart_keeps_flagged_rows():
     flagged = sorted(values.loc[values["status"] == "flagged", "row"])
     assert flagged == [250, 1400, 2900, 3333, 4800, 5999]
     assert len(values) <= 4000
+
+
+@pytest.mark.slow
+def test_flows_become_a_traffic_matrix_on_the_data_page():
+    """The CIC-IDS2017 flows sample converts to time bins x OD pairs in the app, and
+    the matrix is then scored like any upload."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["detectors"] = ["pca", "rpca"]
+    at.session_state["source"] = "sample:cicids2017"
+    at.run()
+    at.switch_page("views/data.py").run()
+    assert not at.exception
+    at.selectbox[1].set_value("1h")  # bin width
+    at.button(key="tm_build").click().run()
+    assert not at.exception
+    assert at.session_state["upload_name"] == "cicids2017-traffic-matrix-1h.csv"
+    assert any("cicids2017-traffic-matrix-1h.csv" in s.value for s in at.subheader)
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert [m.label for m in at.metric][:2] == ["PCA flags", "Robust PCA flags"]
