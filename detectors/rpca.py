@@ -94,10 +94,12 @@ def _svt(
     rng,
     start=None,
     power_steps: int = _POWER_STEPS,
+    out: np.ndarray | None = None,
 ):
     """Singular value thresholding: the prox of ``tau * ||.||_*`` at ``A``.
 
-    Returns ``(L, rank, Vt)`` where ``Vt`` holds the kept right singular vectors.
+    Returns ``(L, rank, Vt)`` where ``Vt`` holds the kept right singular vectors;
+    ``L`` is written into ``out`` when given (it must not overlap ``A``).
     A partial SVD of ``rank_guess`` vectors is tried first and grown until its
     smallest value falls below ``tau``, so no kept direction is missed.
     """
@@ -112,7 +114,7 @@ def _svt(
         keep = s > tau
         V = V[:, keep]
         shrink = (V * (1.0 - tau / s[keep])) @ V.T
-        L = A @ shrink if tall else shrink @ A
+        L = np.matmul(A, shrink, out=out) if tall else np.matmul(shrink, A, out=out)
         rank = int(keep.sum())
         Vt = V.T if tall else (V.T @ A) / s[keep][:, None]
         return L, rank, Vt
@@ -127,8 +129,8 @@ def _svt(
         k = min(width, 2 * k)
         start = Vt
         if k + _OVERSAMPLE >= _DENSE_SHARE * width:
-            return _svt(A, tau, k, rng)
-    L = (U[:, :rank] * (s[:rank] - tau)) @ Vt[:rank]
+            return _svt(A, tau, k, rng, out=out)
+    L = np.matmul(U[:, :rank] * (s[:rank] - tau), Vt[:rank], out=out)
     return L, rank, Vt[:rank]
 
 
@@ -207,7 +209,8 @@ def _pcp(M, lam, tol, max_iter, rank_hint, progress):
         np.subtract(G, L, out=T)
         _soft_threshold(T, lam / mu, out=S)
         np.subtract(G, S, out=T)
-        L, rank, Vt = _svt(T, 1.0 / mu, rank_guess, rng, Vt)
+        # The previous L is no longer needed: reuse its memory (tall data: 1e6 rows).
+        L, rank, Vt = _svt(T, 1.0 / mu, rank_guess, rng, Vt, out=L)
 
         np.subtract(M, L, out=T)
         T -= S
