@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CASES = SHARED / "cases" / "inputs"
 DATASETS = SHARED / "datasets"
+APP = str(ROOT / "dashboard" / "app.py")
 
 # Two cores are shared by everything on these machines: one torch thread per test
 # process keeps runs predictable (the library itself never changes this).
@@ -34,3 +35,10 @@ def planted(seed):
     X = latent @ mixing + 0.05 * rng.normal(size=(200, 6))
     X[17] += 6.0 * np.array([1, -1, 1, -1, 1, -1])
     return X, 17
+
+
+def fit_count() -> int:
+    """How many detector runs the dashboard's shared store has fitted so far."""
+    from dashboard.services import run_store
+
+    return run_store().fits

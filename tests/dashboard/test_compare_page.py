@@ -11,9 +11,8 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import CASES, ROOT
+from tests.conftest import APP, CASES, fit_count
 
-APP = str(ROOT / "dashboard" / "app.py")
 TIMEOUT = 300
 NAMES = ["PCA", "Autoencoder", "VAE", "Robust PCA"]
 
@@ -83,12 +82,6 @@ def check_readable(spec: dict) -> None:
             encoding = view.get("encoding", {}).get(channel, {})
             if "field" in encoding:
                 assert encoding.get("title"), (title_of(spec), channel)
-
-
-def fits() -> int:
-    from dashboard.services import run_store
-
-    return run_store().fits
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +168,7 @@ def test_agreement_views_count_the_flagged_rows(cardio):
 @pytest.mark.slow
 def test_threshold_modes_change_flags_without_refit(cardio):
     at = cardio
-    before = fits()
+    before = fit_count()
     at.radio(key="threshold_mode").set_value("fpr").run()
     assert not at.exception
     fpr_flags = [m.value for m in at.metric]
@@ -189,7 +182,7 @@ def test_threshold_modes_change_flags_without_refit(cardio):
     at.slider(key="contamination").set_value(0.1).run()
     assert [m.value for m in at.metric] == ["184"] * 4
     assert fpr_flags != alpha_flags != ["184"] * 4
-    assert fits() == before
+    assert fit_count() == before
     histogram = drawn(charts(at)["PCA: score distribution and threshold"], "bar")
     assert histogram.loc[histogram["status"] == "flagged", "rows"].sum() == 184
     at.slider(key="contamination").set_value(0.05).run()

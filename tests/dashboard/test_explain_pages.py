@@ -10,9 +10,8 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import APP, fit_count
 
-APP = str(ROOT / "dashboard" / "app.py")
 TIMEOUT = 300
 PAGES = ("compare", "explain", "timeline", "rpca")
 
@@ -70,12 +69,6 @@ def open_app(sample: str, detectors=("pca", "rpca"), row=None) -> AppTest:
     at.run()
     assert not at.exception
     return at
-
-
-def fits() -> int:
-    from dashboard.services import run_store
-
-    return run_store().fits
 
 
 @pytest.mark.slow
@@ -215,9 +208,9 @@ def test_rpca_page_splits_on_one_scale_and_refits_only_rpca_for_lambda():
     default = 1 / np.sqrt(1831)
     assert at.metric[0].value == f"{default:.4g}"
 
-    before = fits()
+    before = fit_count()
     slider = at.select_slider(key="rpca_lambda_factor")
     slider.set_value(slider.options[-1]).run()
     assert not at.exception
     assert at.metric[0].value == f"{4 * default:.4g}"
-    assert fits() == before
+    assert fit_count() == before

@@ -11,9 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state
-from tests.conftest import ROOT
+from tests.conftest import APP
 
-APP = str(ROOT / "dashboard" / "app.py")
 TIMEOUT = 120
 
 

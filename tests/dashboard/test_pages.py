@@ -10,9 +10,8 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import CASES, ROOT
+from tests.conftest import APP, CASES, fit_count
 
-APP = str(ROOT / "dashboard" / "app.py")
 TIMEOUT = 240
 
 
@@ -28,12 +27,6 @@ def _titles(specs) -> list[str]:
             title if isinstance(title, str) else (title or {}).get("text", "")
         )
     return titles
-
-
-def _fits() -> int:
-    from dashboard.services import run_store
-
-    return run_store().fits
 
 
 @pytest.fixture(scope="module")
@@ -79,22 +72,22 @@ def test_every_chart_has_title_axis_titles_and_tooltip(compare_app):
 @pytest.mark.slow
 def test_contamination_change_alters_flags_without_refit(compare_app):
     at = compare_app
-    fits = _fits()
+    fits = fit_count()
     at.slider(key="contamination").set_value(0.1).run()
     assert not at.exception
     assert all(m.value == "184" for m in at.metric)
-    assert _fits() == fits
+    assert fit_count() == fits
 
 
 @pytest.mark.slow
 def test_page_switch_does_not_refit(compare_app):
     at = compare_app
-    fits = _fits()
+    fits = fit_count()
     at.switch_page("views/data.py").run()
     assert not at.exception
     at.switch_page("views/compare.py").run()
     assert not at.exception
-    assert _fits() == fits
+    assert fit_count() == fits
 
 
 @pytest.mark.slow

@@ -9,16 +9,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import APP, fit_count
 
-APP = str(ROOT / "dashboard" / "app.py")
 TIMEOUT = 240
-
-
-def _fits() -> int:
-    from dashboard.services import run_store
-
-    return run_store().fits
 
 
 def _upload_and_save(name: str) -> AppTest:
@@ -58,7 +51,7 @@ def test_saved_link_opens_same_flags_without_refit_and_takes_marks(database):
     assert at.code[0].value.endswith(f"?analysis={analysis_id}")
     flagged = next(m.value for m in at.markdown if "flagged rows" in m.value)
 
-    fits = _fits()
+    fits = fit_count()
     colleague = AppTest.from_file(APP, default_timeout=TIMEOUT)
     colleague.query_params["analysis"] = analysis_id
     colleague.run()
@@ -70,7 +63,7 @@ def test_saved_link_opens_same_flags_without_refit_and_takes_marks(database):
         == flagged
     )
     assert "planted outlier" in colleague.success[0].value
-    assert _fits() == fits
+    assert fit_count() == fits
 
     colleague.selectbox(key="mark_row").set_value(33)
     colleague.radio(key="mark_verdict").set_value("confirmed")
