@@ -7,10 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, CASES, fit_count
+from tests.conftest import APP, fit_count
 
 TIMEOUT = 240
 
@@ -123,32 +122,6 @@ def test_bad_upload_shows_message_not_traceback():
     ).run()
     assert not at.exception
     assert any("book.csv" in e.value for e in at.error)
-
-
-@pytest.mark.slow
-def test_six_thousand_rows_chart_keeps_flagged_rows():
-    """Case 17: more than 5000 rows chart without MaxRowsError; PCA's top 6 drawn."""
-    data = (CASES / "17-chart-6000-rows.csv").read_bytes()
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["detectors"] = ["pca"]
-    at.session_state["contamination"] = 0.001
-    at.run()
-    at.switch_page("views/data.py").run()
-    at.file_uploader(key="upload_widget").set_value(
-        ("17-chart-6000-rows.csv", data, "text/csv")
-    ).run()
-    at.switch_page("views/compare.py").run()
-    assert not at.exception
-    chart = next(
-        c
-        for c in at.get("vega_lite_chart")
-        if _titles([json.loads(c.proto.spec)])[0] == "Score of every row, per detector"
-    )
-    # Streamlit ships chart data beside the spec, as Arrow.
-    values = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
-    flagged = sorted(values.loc[values["status"] == "flagged", "row"])
-    assert flagged == [250, 1400, 2900, 3333, 4800, 5999]
-    assert len(values) <= 4000
 
 
 @pytest.mark.slow
